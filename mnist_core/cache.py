@@ -1,0 +1,110 @@
+"""A disk cache of trained models, keyed by the config, the data checksums and the Keras version.
+
+One entry is <key>.keras (the model) plus <key>.json (its TrainResult without the model), each
+written atomically. A lock file per key makes concurrent trainers of one config (threads or
+processes) train it once: the others wait, then load what the first one wrote.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import hashlib
+import json
+import threading
+from pathlib import Path
+
+import keras
+
+from .config import TrainConfig
+from .data import SUMS_FILE
+from . import paths
+from .paths import DEFAULT_MODEL_DIR, MNIST_DIR, atomic_write_bytes
+from .train import OnEpoch, TrainResult, train
+
+try:
+    import fcntl
+except ImportError:  # Windows: threads are still serialised by _thread_locks
+    fcntl = None
+
+FORMAT = 1  # bump when what a cache entry holds changes
+_thread_locks: dict[str, threading.Lock] = {}
+_thread_locks_guard = threading.Lock()
+
+
+def cache_key(config: TrainConfig) -> str:
+    """Everything that changes the trained model: the settings, the data, Keras, this format."""
+    parts = [json.dumps(config.to_dict(), sort_keys=True), (MNIST_DIR / SUMS_FILE).read_text(),
+             keras.__version__, str(FORMAT)]
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:20]
+
+
+@contextlib.contextmanager
+def _locked(folder: Path, key: str):
+    with _thread_locks_guard:
+        tlock = _thread_locks.setdefault(key, threading.Lock())
+    with tlock:
+        if fcntl is None:
+            yield
+            return
+        with open(folder / f"{key}.lock", "a") as f:
+            fcntl.flock(f, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def read_entry(model_path: Path, meta_path: Path, source: str) -> TrainResult:
+    """Load a saved model (Keras safe mode) and its metadata; raises on anything unsound."""
+    meta = json.loads(meta_path.read_text())
+    model = keras.saving.load_model(model_path, compile=False, safe_mode=True)
+    return TrainResult.from_meta(model, meta, source)
+
+
+def write_entry(result: TrainResult, model_path: Path, meta_path: Path) -> None:
+    """Model first, then metadata: an entry counts only once its .json exists."""
+    model_path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = model_path.with_name(f".{model_path.stem}.{threading.get_ident()}.tmp.keras")
+    try:
+        result.model.save(tmp)
+        tmp.replace(model_path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    atomic_write_bytes(meta_path, json.dumps(result.meta(), indent=1).encode())
+
+
+def _entry_paths(config: TrainConfig, cache_dir: str | Path | None) -> tuple[str, Path, Path]:
+    folder = Path(cache_dir) if cache_dir is not None else paths.cache_dir() / "models"
+    key = cache_key(config)
+    return key, folder / f"{key}.keras", folder / f"{key}.json"
+
+
+def is_cached(config: TrainConfig, cache_dir: str | Path | None = None) -> bool:
+    """Whether load_or_train would (most likely) load rather than train."""
+    return _entry_paths(config, cache_dir)[2].exists()
+
+
+def load_or_train(config: TrainConfig = TrainConfig(), cache_dir: str | Path | None = None,
+                  on_epoch: OnEpoch | None = None) -> TrainResult:
+    """The cached model for config if there is a sound one, else train it and cache it."""
+    key, model_path, meta_path = _entry_paths(config, cache_dir)
+    model_path.parent.mkdir(parents=True, exist_ok=True)
+    with _locked(model_path.parent, key):
+        if meta_path.exists():
+            try:
+                return read_entry(model_path, meta_path, "cache")
+            except Exception:
+                # Torn, truncated or foreign: discard it and train afresh.
+                meta_path.unlink(missing_ok=True)
+                model_path.unlink(missing_ok=True)
+        result = train(config, on_epoch=on_epoch)
+        result.extra["cache_path"] = str(model_path)
+        write_entry(result, model_path, meta_path)
+        return result
+
+
+@functools.lru_cache(maxsize=1)
+def default_model() -> TrainResult:
+    """The model shipped in assets/default_model, trained by `python -m mnist_core train --ship`."""
+    return read_entry(DEFAULT_MODEL_DIR / "model.keras", DEFAULT_MODEL_DIR / "model.json", "shipped")

@@ -1,0 +1,123 @@
+"""A drawing on a canvas -> the 28x28 image MNIST would have made of it.
+
+MNIST's recipe (LeCun et al.): crop to the ink, scale the longer side to 20 px keeping the aspect
+ratio (anti-aliased), then place it in 28x28 with its centre of mass at the centre. Mouse
+drawings also differ in stroke width: a 25 px brush on a small digit is far bolder than a pen,
+so the stroke is first brought to MNIST's typical width.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PIL import Image, ImageFilter
+
+BOX = 20  # longer side of the digit in the 28x28 frame
+WORK = 80  # longer side at which the stroke width is measured and adjusted (4x BOX)
+# Median stroke width of MNIST's training digits, measured by stroke_width() at WORK scale
+# (python -m mnist_core stroke-width recomputes it).
+MNIST_STROKE = 10.2
+INK_MIN = 0.1  # ink below this (of full contrast) is background noise
+
+
+def _to_ink(image: np.ndarray) -> np.ndarray:
+    """Any canvas convention -> (H, W) float32 ink in [0, 1], 0 where the background is."""
+    x = image.astype(np.float32)
+    if image.dtype == np.uint8:
+        x /= 255
+    elif image.dtype.kind == "f":
+        if not (x.min() >= 0 and x.max() <= 1):
+            raise ValueError(f"a float image must hold values in [0, 1], got {x.min():g} to {x.max():g}")
+    else:
+        raise TypeError(f"image must be uint8 (0-255) or float (0-1), got dtype {image.dtype}")
+    if x.ndim == 2:
+        x = x[..., None]
+    if x.shape[2] == 4:
+        alpha = x[..., 3]
+        border_alpha = np.concatenate([alpha[0], alpha[-1], alpha[:, 0], alpha[:, -1]])
+        if np.median(border_alpha) < 0.5:
+            return alpha  # transparent background: the stroke is wherever it is opaque
+        x = x[..., :3]
+    # Opaque: the background is the border's typical colour, ink is the distance from it.
+    border = np.concatenate([x[0], x[-1], x[:, 0], x[:, -1]])
+    bg = np.median(border, axis=0)
+    full = np.maximum(bg, 1 - bg).max()  # the largest contrast any ink could have
+    return np.abs(x - bg).max(axis=2) / full
+
+
+def stroke_width(mask: np.ndarray) -> float:
+    """Mean stroke width of a binary (H, W) drawing: area / half its boundary length."""
+    area = mask.sum()
+    if area == 0:
+        return 0.0
+    padded = np.pad(mask, 1)
+    interior = (padded[:-2, 1:-1] & padded[2:, 1:-1] & padded[1:-1, :-2] & padded[1:-1, 2:] & mask)
+    boundary = max(area - interior.sum(), 1)
+    return float(2 * area / boundary)
+
+
+def _crop(ink: np.ndarray) -> np.ndarray | None:
+    rows, cols = np.nonzero(ink >= INK_MIN)
+    if len(rows) == 0:
+        return None
+    return ink[rows.min(): rows.max() + 1, cols.min(): cols.max() + 1]
+
+
+def _fit(ink: np.ndarray, side: int) -> Image.Image:
+    """Scale so the longer side is `side` px, keeping the aspect ratio; anti-aliased."""
+    h, w = ink.shape
+    s = side / max(h, w)
+    size = (max(1, round(w * s)), max(1, round(h * s)))
+    img = Image.fromarray(np.clip(ink * 255, 0, 255).astype(np.uint8))
+    return img.resize(size, Image.Resampling.BOX if s < 1 else Image.Resampling.BILINEAR)
+
+
+def _normalise_stroke(img: Image.Image) -> Image.Image:
+    """Thin or thicken the stroke (at WORK scale) towards MNIST's typical width."""
+    width = stroke_width(np.asarray(img) >= 128)
+    k = round((width - MNIST_STROKE) / 2)  # pixels to take off (or add to) each side
+    if abs(width - MNIST_STROKE) < 0.2 * MNIST_STROKE or width == 0:
+        return img
+    k = max(-4, min(k, 12))
+    if k > 0:
+        k = min(k, max(0, int((width - 2) / 2)))  # never erode a stroke away
+        return img.filter(ImageFilter.MinFilter(2 * k + 1)) if k else img
+    return img.filter(ImageFilter.MaxFilter(-2 * k + 1)) if k else img
+
+
+def canvas_to_mnist(image) -> np.ndarray | None:
+    """(H, W), (H, W, 3) or (H, W, 4) canvas -> (28, 28) float32 in [0, 1], or None if blank.
+
+    uint8 means 0-255 and float means 0-1. The background is read from the border, so light on
+    dark, dark on light and strokes on a transparent background (RGBA) all work.
+    """
+    if not isinstance(image, np.ndarray):
+        raise TypeError(f"image must be a numpy array, got {type(image).__name__}")
+    if image.ndim not in (2, 3) or image.ndim == 3 and image.shape[2] not in (1, 3, 4):
+        raise ValueError(f"image must be shaped (H, W), (H, W, 3) or (H, W, 4), got {image.shape}")
+    if image.shape[0] < 1 or image.shape[1] < 1:
+        raise ValueError(f"image is empty: shape {image.shape}")
+    if image.dtype.kind == "f" and not np.isfinite(image).all():
+        raise ValueError("image contains NaN or infinite values")
+    if image.ndim == 3 and image.shape[2] == 1:
+        image = image[..., 0]
+    ink = _crop(_to_ink(image))
+    if ink is None:
+        return None
+    work = _normalise_stroke(_fit(ink, WORK))
+    digit = _crop(np.asarray(work, dtype=np.float32) / 255)
+    if digit is None:
+        return None
+    small = np.asarray(_fit(digit, BOX), dtype=np.float32) / 255  # (h, w), max(h, w) == 20
+    if small.max() <= 0:
+        return None
+    small /= small.max()
+    # Centre of mass to pixel (14, 14), as in MNIST (whose mean centre of mass is 14.0, 14.0).
+    h, w = small.shape
+    total = small.sum()
+    cy = (small.sum(axis=1) * np.arange(h)).sum() / total
+    cx = (small.sum(axis=0) * np.arange(w)).sum() / total
+    top = int(np.clip(round(14 - cy), 0, 28 - h))
+    left = int(np.clip(round(14 - cx), 0, 28 - w))
+    out = np.zeros((28, 28), dtype=np.float32)
+    out[top: top + h, left: left + w] = small
+    return out

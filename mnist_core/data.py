@@ -1,0 +1,115 @@
+"""MNIST from the IDX files shipped in assets/mnist: verified, decoded with numpy, cached."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+from pathlib import Path
+
+import numpy as np
+
+from .paths import MNIST_DIR, atomic_write_bytes, cache_dir
+
+FILES = {
+    "x_train": ("train-images-idx3-ubyte", 0x803, 60000),
+    "y_train": ("train-labels-idx1-ubyte", 0x801, 60000),
+    "x_test": ("t10k-images-idx3-ubyte", 0x803, 10000),
+    "y_test": ("t10k-labels-idx1-ubyte", 0x801, 10000),
+}
+SUMS_FILE = "SHA256SUMS.decompressed"
+
+
+class DataError(ValueError):
+    """A dataset file is missing, truncated or corrupt; the message names the file."""
+
+
+def _expected_sums(data_dir: Path) -> dict[str, str]:
+    sums_path = data_dir / SUMS_FILE
+    try:
+        lines = sums_path.read_text().splitlines()
+    except OSError as e:
+        raise DataError(f"{sums_path}: cannot read the checksum list ({e.strerror})") from None
+    return {name: digest for digest, name in (line.split() for line in lines if line.strip())}
+
+
+def _decode_idx(path: Path, raw: bytes, magic: int, count: int) -> np.ndarray:
+    """Check an IDX header and return its payload: (count, 28, 28) images or (count,) labels."""
+    header = 16 if magic == 0x803 else 8
+    if len(raw) < header:
+        raise DataError(f"{path}: truncated: {len(raw)} bytes, shorter than the IDX header")
+    found = int.from_bytes(raw[0:4], "big")
+    if found != magic:
+        raise DataError(f"{path}: not an IDX file of this kind: magic {found:#010x}, expected {magic:#010x}")
+    n = int.from_bytes(raw[4:8], "big")
+    if n != count:
+        raise DataError(f"{path}: holds {n} items, expected {count}")
+    shape: tuple[int, ...] = (count,)
+    if magic == 0x803:
+        rows, cols = int.from_bytes(raw[8:12], "big"), int.from_bytes(raw[12:16], "big")
+        if (rows, cols) != (28, 28):
+            raise DataError(f"{path}: images are {rows}x{cols}, expected 28x28")
+        shape = (count, 28, 28)
+    expected = header + int(np.prod(shape))
+    if len(raw) != expected:
+        raise DataError(f"{path}: truncated or padded: {len(raw)} bytes, expected {expected}")
+    return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(shape).copy()
+
+
+def _read_verified(data_dir: Path) -> dict[str, np.ndarray]:
+    sums = _expected_sums(data_dir)
+    arrays = {}
+    for key, (name, magic, count) in FILES.items():
+        path = data_dir / f"{name}.gz"
+        try:
+            raw = gzip.decompress(path.read_bytes())
+        except FileNotFoundError:
+            raise DataError(f"{path}: missing (the MNIST files belong in {data_dir})") from None
+        except (OSError, EOFError, gzip.BadGzipFile) as e:
+            raise DataError(f"{path}: not a readable gzip file, truncated or corrupt ({e})") from None
+        arrays[key] = _decode_idx(path, raw, magic, count)
+        digest = hashlib.sha256(raw).hexdigest()
+        if name not in sums:
+            raise DataError(f"{data_dir / SUMS_FILE}: has no checksum for {name}")
+        if digest != sums[name]:
+            raise DataError(f"{path}: SHA-256 of the decompressed data is {digest}, expected {sums[name]}: corrupt")
+    return arrays
+
+
+def _cache_path(data_dir: Path) -> Path:
+    """Keyed by the expected checksums and the files' sizes and times, so any change re-verifies."""
+    h = hashlib.sha256((data_dir / SUMS_FILE).read_bytes())
+    for name, _, _ in FILES.values():
+        st = (data_dir / f"{name}.gz").stat()
+        h.update(f"{name}:{st.st_size}:{st.st_mtime_ns}".encode())
+    return cache_dir() / "mnist" / f"mnist-{h.hexdigest()[:20]}.npz"
+
+
+def load_mnist(data_dir: str | Path | None = None):
+    """((x_train, y_train), (x_test, y_test)) as uint8, shaped like keras.datasets.mnist.load_data().
+
+    The first call verifies every header and SHA-256, then caches the decoded arrays on disk;
+    later calls (in any process) read that cache unless a source file changed.
+    """
+    data_dir = Path(data_dir) if data_dir is not None else MNIST_DIR
+    try:
+        cached = _cache_path(data_dir)
+    except OSError:
+        cached = None  # a file is missing: _read_verified names it below
+    if cached is not None and cached.exists():
+        try:
+            with np.load(cached) as z:
+                a = {k: z[k] for k in FILES}
+            if all(a[k].shape[0] == FILES[k][2] and a[k].dtype == np.uint8 for k in FILES):
+                return (a["x_train"], a["y_train"]), (a["x_test"], a["y_test"])
+        except Exception:  # unreadable cache entry: decode the sources again
+            pass
+    a = _read_verified(data_dir)
+    if cached is not None:
+        buf = io.BytesIO()
+        np.savez(buf, **a)
+        try:
+            atomic_write_bytes(cached, buf.getvalue())
+        except OSError:
+            pass  # a read-only cache only costs speed
+    return (a["x_train"], a["y_train"]), (a["x_test"], a["y_test"])
