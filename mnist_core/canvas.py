@@ -16,15 +16,15 @@ WORK = 80  # longer side at which the stroke width is measured and adjusted (4x 
 # Median stroke width of MNIST's training digits, measured by stroke_width() at WORK scale
 # (python -m mnist_core stroke-width recomputes it).
 MNIST_STROKE = 10.2
-INK_MIN = 0.1  # ink below this (of full contrast) is background noise
+INK_MIN = 0.1  # contrast with the background below which a pixel is not ink
 
 
 def _to_ink(image: np.ndarray) -> np.ndarray:
     """Any canvas convention -> (H, W) float32 ink in [0, 1], 0 where the background is."""
-    x = image.astype(np.float32)
     if image.dtype == np.uint8:
-        x /= 255
+        x = image.astype(np.float32) / 255
     elif image.dtype.kind == "f":
+        x = image.astype(np.float32)
         if not (x.min() >= 0 and x.max() <= 1):
             raise ValueError(f"a float image must hold values in [0, 1], got {x.min():g} to {x.max():g}")
     else:
@@ -40,8 +40,7 @@ def _to_ink(image: np.ndarray) -> np.ndarray:
     # Opaque: the background is the border's typical colour, ink is the distance from it.
     border = np.concatenate([x[0], x[-1], x[:, 0], x[:, -1]])
     bg = np.median(border, axis=0)
-    full = np.maximum(bg, 1 - bg).max()  # the largest contrast any ink could have
-    return np.abs(x - bg).max(axis=2) / full
+    return np.abs(x - bg).max(axis=2)
 
 
 def stroke_width(mask: np.ndarray) -> float:
@@ -100,9 +99,10 @@ def canvas_to_mnist(image) -> np.ndarray | None:
         raise ValueError("image contains NaN or infinite values")
     if image.ndim == 3 and image.shape[2] == 1:
         image = image[..., 0]
-    ink = _crop(_to_ink(image))
-    if ink is None:
+    ink = _to_ink(image)
+    if ink.max() < INK_MIN:
         return None
+    ink = _crop(ink / ink.max())  # the strongest ink is full ink, whatever the pen's colour
     work = _normalise_stroke(_fit(ink, WORK))
     digit = _crop(np.asarray(work, dtype=np.float32) / 255)
     if digit is None:

@@ -1,0 +1,181 @@
+"""A reproducible benchmark of canvas-like drawings: digits drawn as pen strokes.
+
+Each digit has a few stroke templates (the common ways people write it) in a unit box; every
+drawing warps one with random slant, rotation, proportions, wobble, size, position and brush
+width (12-28 px on a 280 px canvas), then renders it the way the canvas does (round, anti-aliased
+strokes) in one of its colour conventions. Nothing here was trained on.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+CANVAS = 280
+TAU = 2 * np.pi
+
+
+def _arc(cx, cy, rx, ry, start, end, n=40):
+    """Points of an elliptical arc; angles in degrees, y down (90 is the bottom, 270 the top)."""
+    t = np.deg2rad(np.linspace(start, end, n))
+    return np.stack([cx + rx * np.cos(t), cy + ry * np.sin(t)], axis=1)
+
+
+def _bezier(*ctrl, n=30):
+    """Points of a quadratic or cubic Bezier curve through control points."""
+    p = np.array(ctrl, dtype=float)
+    t = np.linspace(0, 1, n)[:, None]
+    if len(p) == 3:
+        return (1 - t) ** 2 * p[0] + 2 * (1 - t) * t * p[1] + t ** 2 * p[2]
+    return (1 - t) ** 3 * p[0] + 3 * (1 - t) ** 2 * t * p[1] + 3 * (1 - t) * t ** 2 * p[2] + t ** 3 * p[3]
+
+
+def _line(*pts, n=20):
+    """A polyline, densely sampled so that wobble bends it."""
+    out = [np.linspace(a, b, n, endpoint=False) for a, b in zip(pts[:-1], pts[1:])]
+    return np.concatenate(out + [np.array([pts[-1]], dtype=float)])
+
+
+def _cat(*parts):
+    return np.concatenate(parts)
+
+
+def _eight(n=80):
+    t = np.linspace(0, TAU, n)
+    return np.stack([0.5 + 0.33 * np.sin(2 * t) * np.where(t < np.pi, 0.9, 1.1),
+                     0.5 - 0.5 * np.cos(t)], axis=1)
+
+
+# digit -> styles; a style is a list of strokes; a stroke is an (n, 2) array of (x, y) in [0, 1].
+TEMPLATES: dict[int, list[list[np.ndarray]]] = {
+    0: [[_arc(0.5, 0.5, 0.34, 0.5, 260, 630)],
+        [_arc(0.5, 0.5, 0.4, 0.48, -90, 280)]],
+    1: [[_line((0.5, 0.0), (0.5, 1.0))],
+        [_line((0.25, 0.25), (0.55, 0.0), (0.55, 1.0))],
+        [_line((0.3, 0.2), (0.55, 0.0), (0.55, 1.0)), _line((0.25, 1.0), (0.85, 1.0))]],
+    2: [[_cat(_arc(0.5, 0.3, 0.38, 0.3, 200, 395), _line((0.84, 0.42), (0.08, 1.0), (0.92, 1.0)))],
+        [_cat(_arc(0.48, 0.28, 0.36, 0.28, 190, 380), _bezier((0.83, 0.37), (0.6, 0.7), (0.1, 1.0)),
+              _bezier((0.1, 1.0), (0.3, 0.85), (0.5, 0.95), (0.92, 0.98)))]],
+    3: [[_cat(_arc(0.5, 0.26, 0.36, 0.26, 200, 450), _arc(0.5, 0.74, 0.42, 0.26, 270, 520))],
+        [_cat(_line((0.15, 0.0), (0.85, 0.0), (0.45, 0.42)), _arc(0.5, 0.71, 0.4, 0.29, 260, 520))]],
+    4: [[_line((0.62, 0.0), (0.08, 0.68), (0.92, 0.68)), _line((0.66, 0.3), (0.66, 1.0))],
+        [_line((0.2, 0.0), (0.14, 0.6), (0.88, 0.6)), _line((0.72, 0.0), (0.72, 1.0))]],
+    5: [[_cat(_line((0.85, 0.0), (0.25, 0.0), (0.2, 0.45)), _arc(0.5, 0.68, 0.36, 0.32, 215, 500))],
+        [_line((0.25, 0.02), (0.22, 0.45)), _arc(0.5, 0.69, 0.36, 0.31, 215, 500),
+         _line((0.25, 0.0), (0.85, 0.02))]],
+    6: [[_cat(_bezier((0.78, 0.0), (0.25, 0.15), (0.13, 0.7)), _arc(0.5, 0.7, 0.37, 0.3, 180, -180))],
+        [_cat(_bezier((0.7, 0.0), (0.35, 0.3), (0.16, 0.75)), _arc(0.48, 0.74, 0.32, 0.26, 160, 520))]],
+    7: [[_line((0.1, 0.0), (0.9, 0.0), (0.35, 1.0))],
+        [_line((0.1, 0.0), (0.9, 0.0), (0.4, 1.0)), _line((0.32, 0.5), (0.82, 0.5))],
+        [_line((0.08, 0.18), (0.1, 0.0), (0.92, 0.02), (0.5, 1.0))]],
+    8: [[_eight()],
+        [_arc(0.5, 0.24, 0.3, 0.24, 0, 360), _arc(0.5, 0.73, 0.38, 0.27, -90, 270)]],
+    9: [[_arc(0.5, 0.3, 0.33, 0.29, 0, 360), _line((0.83, 0.3), (0.78, 1.0))],
+        [_cat(_arc(0.48, 0.3, 0.34, 0.29, -10, 350), _line((0.82, 0.25), (0.82, 1.0)))],
+        [_arc(0.48, 0.28, 0.33, 0.27, 20, 380), _bezier((0.81, 0.3), (0.82, 0.9), (0.35, 1.0))]],
+}
+
+
+def _warp(strokes: list[np.ndarray], rng: np.random.Generator) -> list[np.ndarray]:
+    """Random slant, rotation, proportions and a smooth wobble of every point; unit box out."""
+    slant, angle = rng.uniform(-0.35, 0.35), np.deg2rad(rng.uniform(-12, 12))
+    aspect = rng.uniform(0.55, 1.05)  # width / height of the digit
+    c, s = np.cos(angle), np.sin(angle)
+    k = rng.normal(0, 1, (3, 4))  # a few random low-frequency waves
+    out = []
+    for p in strokes:
+        p = p - 0.5
+        p = np.stack([p[:, 0] * aspect - slant * p[:, 1], p[:, 1]], axis=1)
+        p = p @ np.array([[c, s], [-s, c]])
+        wob = 0.025 * np.stack([
+            k[0, 0] * np.sin(3 * p[:, 1] + k[0, 1]) + k[1, 0] * np.sin(5 * p[:, 0] + k[1, 1]),
+            k[0, 2] * np.sin(3 * p[:, 0] + k[0, 3]) + k[2, 0] * np.sin(5 * p[:, 1] + k[2, 1])], axis=1)
+        out.append(p + wob)
+    return out
+
+
+def render(strokes: list[np.ndarray], height: float, centre: tuple[float, float], brush: float,
+           scale: int = 2) -> np.ndarray:
+    """(280, 280) float ink in [0, 1]: round-capped strokes, anti-aliased by supersampling."""
+    img = Image.new("L", (CANVAS * scale, CANVAS * scale), 0)
+    draw = ImageDraw.Draw(img)
+    r = brush * scale / 2
+    for p in strokes:
+        pts = (p * height + np.array(centre)) * scale
+        xy = [tuple(q) for q in pts]
+        draw.line(xy, fill=255, width=round(brush * scale), joint="curve")
+        for x, y in (xy[0], xy[-1]):
+            draw.ellipse((x - r, y - r, x + r, y + r), fill=255)
+    return np.asarray(img.resize((CANVAS, CANVAS), Image.Resampling.BOX), dtype=np.float32) / 255
+
+
+CONVENTIONS = ("rgba-transparent", "black-on-white", "white-on-black", "colour-on-grey")
+
+
+def as_canvas(ink: np.ndarray, convention: str) -> np.ndarray:
+    """Ink (H, W) in [0, 1] -> uint8 image in one of the canvas's colour conventions."""
+    a = ink[..., None]
+    if convention == "rgba-transparent":  # st_canvas defaults: black stroke, only alpha carries it
+        rgba = np.zeros(ink.shape + (4,), np.float32)
+        rgba[..., 3] = ink
+        return (rgba * 255).round().astype(np.uint8)
+    if convention == "black-on-white":
+        rgb = 1 - a * np.ones(3)
+    elif convention == "white-on-black":
+        rgb = a * np.ones(3)
+    else:  # a blue pen on light grey paper
+        rgb = (1 - a) * np.array([0.85, 0.85, 0.85]) + a * np.array([0.1, 0.2, 0.8])
+    return (rgb * 255).round().astype(np.uint8)
+
+
+def drawn_digits(n_per_digit: int = 120, seed: int = 2026):
+    """A list of (280, 280[, C]) uint8 canvases and their labels, n_per_digit of each digit."""
+    rng = np.random.default_rng(seed)
+    images, labels = [], []
+    for i in range(n_per_digit * 10):
+        digit = i % 10
+        styles = TEMPLATES[digit]
+        strokes = _warp(styles[rng.integers(len(styles))], rng)
+        height = rng.uniform(90, 240)
+        pts = np.concatenate(strokes)
+        lo, hi = pts.min(axis=0) * height, pts.max(axis=0) * height
+        brush = rng.uniform(12, 28)
+        margin = brush / 2 + 2
+        # A random position that keeps the whole digit on the canvas.
+        cx = rng.uniform(margin - lo[0], max(margin - lo[0], CANVAS - margin - hi[0]))
+        cy = rng.uniform(margin - lo[1], max(margin - lo[1], CANVAS - margin - hi[1]))
+        ink = render(strokes, height, (cx, cy), brush)
+        images.append(as_canvas(ink, CONVENTIONS[i // 10 % len(CONVENTIONS)]))
+        labels.append(digit)
+    return images, np.array(labels)
+
+
+def plain_resize(image: np.ndarray) -> np.ndarray:
+    """The naive baseline: the whole canvas's ink squashed to 28x28, nothing else."""
+    from .canvas import _to_ink
+    ink = Image.fromarray((_to_ink(image) * 255).astype(np.uint8))
+    return np.asarray(ink.resize((28, 28), Image.Resampling.BOX), dtype=np.float32) / 255
+
+
+def evaluate_drawn(model, images, labels) -> dict[str, np.ndarray]:
+    """Per-drawing correctness for the plain resize and for canvas_to_mnist."""
+    from .canvas import canvas_to_mnist
+    from .predict import predict_proba
+    out = {}
+    for name, prep in (("plain resize", plain_resize), ("canvas_to_mnist", canvas_to_mnist)):
+        blank = np.zeros((28, 28), np.float32)
+        x = np.stack([blank if (p := prep(im)) is None else p for im in images])
+        out[name] = predict_proba(model, x).argmax(axis=1) == labels
+    return out
+
+
+def print_benchmark(model, n_per_digit: int = 120, seed: int = 2026) -> int:
+    images, labels = drawn_digits(n_per_digit, seed)
+    correct = evaluate_drawn(model, images, labels)
+    names = list(correct)
+    print(f"{len(images)} drawn digits (seed {seed}), accuracy per digit:")
+    print("digit  " + "  ".join(f"{n:>16}" for n in names))
+    for d in range(10):
+        print(f"{d:>5}  " + "  ".join(f"{correct[n][labels == d].mean():>16.1%}" for n in names))
+    print(" all   " + "  ".join(f"{correct[n].mean():>16.1%}" for n in names))
+    return 0

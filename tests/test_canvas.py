@@ -1,0 +1,109 @@
+"""canvas_to_mnist: every canvas convention, odd sizes and bad input, table-driven."""
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from mnist_core import canvas_to_mnist
+from mnist_core.drawn import TEMPLATES, as_canvas, render
+
+
+def centre_of_mass(img):
+    r = np.arange(img.shape[0])
+    return (img.sum(1) * r).sum() / img.sum(), (img.sum(0) * r).sum() / img.sum()
+
+
+def enlarged(digit, size=280, at=None, canvas=280):
+    """A real MNIST digit scaled to `size` px, pasted onto a blank canvas (ink in [0, 1])."""
+    big = np.asarray(Image.fromarray(digit).resize((size, size), Image.Resampling.BILINEAR)) / 255
+    ink = np.zeros((canvas, canvas), np.float32)
+    top, left = at if at is not None else ((canvas - size) // 2,) * 2
+    ink[top: top + size, left: left + size] = big
+    return ink
+
+
+@pytest.mark.parametrize("blank", [
+    np.zeros((280, 280, 4), np.uint8),  # st_canvas default: transparent
+    np.full((280, 280, 4), 255, np.uint8),  # opaque white RGBA
+    np.full((280, 280, 3), 255, np.uint8),  # white paper
+    np.zeros((280, 280, 3), np.uint8),  # black board
+    np.full((280, 280), 0.5, np.float32),  # grey float
+    np.zeros((12, 12), np.uint8),  # tiny
+], ids=["rgba-transparent", "rgba-white", "rgb-white", "rgb-black", "grey-float", "tiny"])
+def test_blank_canvas_gives_none(blank):
+    assert canvas_to_mnist(blank) is None
+
+
+@pytest.mark.parametrize("convention", ["rgba-transparent", "black-on-white", "white-on-black", "colour-on-grey"])
+def test_every_colour_convention_reads_the_same(mnist, convention):
+    _, (x_test, _) = mnist
+    ink = enlarged(x_test[0], 200)
+    reference = canvas_to_mnist(ink)
+    out = canvas_to_mnist(as_canvas(ink, convention))
+    assert out.shape == (28, 28) and out.dtype == np.float32
+    assert np.abs(out - reference).max() < 0.05
+
+
+def test_enlarged_mnist_digits_come_back_close_to_the_original(mnist):
+    _, (x_test, _) = mnist
+    corr = [np.corrcoef(x_test[i].ravel() / 255, canvas_to_mnist(enlarged(x_test[i])).ravel())[0, 1]
+            for i in range(100)]
+    assert np.median(corr) > 0.9, np.median(corr)
+
+
+@pytest.mark.parametrize("at", [(0, 0), (0, 160), (160, 0), (170, 170)])
+def test_off_centre_digit_comes_back_centred(mnist, at):
+    _, (x_test, _) = mnist
+    centred = canvas_to_mnist(enlarged(x_test[1], 110, at=(85, 85)))
+    out = canvas_to_mnist(enlarged(x_test[1], 110, at=at))
+    cy, cx = centre_of_mass(out)
+    assert abs(cy - 14) <= 0.6 and abs(cx - 14) <= 0.6
+    assert np.abs(out - centred).max() < 0.02  # the position on the canvas does not matter
+
+
+def test_longer_side_is_twenty_pixels(mnist):
+    _, (x_test, _) = mnist
+    out = canvas_to_mnist(enlarged(x_test[2], 150))  # a "1": tall and thin
+    rows, cols = np.nonzero(out > 0.05)
+    assert rows.max() - rows.min() + 1 == 20 and cols.max() - cols.min() + 1 < 20
+
+
+@pytest.mark.parametrize("height", [90, 150, 200])
+def test_brush_width_is_brought_to_mnist_stroke_width(height):
+    """The same 7 drawn with a 12 px and a 28 px brush gives a similar amount of ink (a plain
+    crop and resize would give about 28/12 = 2.3 times as much)."""
+    seven = TEMPLATES[7][0]
+    thin = canvas_to_mnist(render(seven, height, (140, 140), brush=12))
+    bold = canvas_to_mnist(render(seven, height, (140, 140), brush=28))
+    assert bold.sum() / thin.sum() < 1.5, (bold.sum(), thin.sum())
+
+
+@pytest.mark.parametrize("canvas", [
+    np.pad(np.ones((1, 1), np.float32), 140),  # a single dot
+    np.pad(np.ones((3, 3), np.uint8) * 255, 100),  # a stray blob
+    np.ones((280, 280), np.float32),  # all ink, no border to tell background from
+    np.pad(np.ones((10, 2), np.uint8) * 255, 1),  # 12 px wide canvas
+    np.pad(np.ones((900, 30), np.uint8) * 255, 150),  # 1200 px canvas
+    np.pad(np.ones((40, 300), np.uint8) * 255, 20)[..., None],  # (H, W, 1), a flat dash
+    np.pad(np.ones((50, 50), np.uint8) * 255, ((10, 10), (200, 10))),  # not square
+], ids=["dot", "blob", "all-ink", "12px", "1200px", "hw1-dash", "wide"])
+def test_odd_but_legal_canvases_give_a_result_or_none(canvas):
+    out = canvas_to_mnist(canvas)
+    assert out is None or (out.shape == (28, 28) and out.dtype == np.float32 and 0 <= out.min() <= out.max() <= 1)
+
+
+@pytest.mark.parametrize("bad, error, words", [
+    ([[0, 1], [1, 0]], TypeError, "numpy array"),
+    (None, TypeError, "numpy array"),
+    ("digit.png", TypeError, "numpy array"),
+    (np.zeros(280), ValueError, "shaped"),
+    (np.zeros((2, 280, 280, 4)), ValueError, "shaped"),
+    (np.zeros((280, 280, 2)), ValueError, "shaped"),
+    (np.zeros((0, 280)), ValueError, "empty"),
+    (np.full((280, 280), np.nan), ValueError, "NaN"),
+    (np.full((280, 280), 255.0), ValueError, r"\[0, 1\]"),  # float means 0-1
+    (np.zeros((280, 280), np.complex64), TypeError, "dtype"),
+])
+def test_bad_input_raises_a_clear_error(bad, error, words):
+    with pytest.raises(error, match=words):
+        canvas_to_mnist(bad)

@@ -1,0 +1,141 @@
+"""The reference network, real training for an epoch, the disk cache and fast prediction."""
+
+import json
+import multiprocessing
+import time
+
+import keras
+import numpy as np
+import pytest
+
+from mnist_core import TrainConfig, load_or_train, predict_proba
+from mnist_core.cache import cache_key
+from mnist_core.model import build_model, prepare_images, prepare_labels
+
+
+def test_reference_network_shape_and_compile_settings():
+    m = build_model()
+    assert [type(l).__name__ for l in m.layers] == ["Dense", "Dense"]
+    assert [l.units for l in m.layers] == [512, 10]
+    assert [l.activation.__name__ for l in m.layers] == ["relu", "softmax"]
+    assert m.input_shape == (None, 784)
+    assert [l.count_params() for l in m.layers] == [784 * 512 + 512, 512 * 10 + 10]
+    assert isinstance(m.optimizer, keras.optimizers.RMSprop)
+    compiled = m.get_compile_config()
+    assert compiled["loss"] == "categorical_crossentropy" and compiled["metrics"] == ["accuracy"]
+
+
+def test_images_and_labels_are_prepared_like_the_notebook(mnist):
+    (x, y), _ = mnist
+    px, py = prepare_images(x[:5]), prepare_labels(y[:5])
+    assert px.shape == (5, 784) and px.dtype == np.float32 and px.min() == 0 and px.max() == 1
+    assert py.shape == (5, 10) and py[0].tolist() == [0, 0, 0, 0, 0, 1, 0, 0, 0, 0]  # label 5
+
+
+def test_one_epoch_learns_and_reports_progress(one_epoch):
+    result, calls = one_epoch
+    assert [e for e, _ in calls] == [1]
+    assert {"loss", "accuracy"} <= set(calls[0][1])
+    assert result.history["accuracy"] == [calls[0][1]["accuracy"]]
+    assert result.test_accuracy > 0.95  # one epoch of the reference run reaches ~96%
+    assert 0 < result.test_loss < 0.2 and result.seconds > 0
+
+
+def test_validation_split_reports_validation_metrics(mnist):
+    from mnist_core import train
+    result = train(TrainConfig(epochs=1, batch_size=512, validation_split=0.1), data=mnist)
+    assert {"val_loss", "val_accuracy"} <= set(result.history)
+
+
+def test_predict_proba_shapes_dtypes_and_agreement_with_keras(one_epoch, mnist):
+    model = one_epoch[0].model
+    _, (x_test, _) = mnist
+    batch = predict_proba(model, x_test[:50])
+    assert batch.shape == (50, 10) and batch.dtype == np.float32
+    assert np.allclose(batch.sum(axis=1), 1, atol=1e-5)
+    assert np.allclose(batch, model.predict(prepare_images(x_test[:50]), verbose=0), atol=1e-5)
+    one = predict_proba(model, x_test[0])  # one (28, 28) image
+    assert one.shape == (1, 10) and np.allclose(one[0], batch[0], atol=1e-6)
+    as_float = predict_proba(model, x_test[:3].astype(np.float32) / 255)  # float means 0-1
+    assert np.allclose(as_float, batch[:3], atol=1e-6)
+    flat = predict_proba(model, x_test[:3].reshape(3, 784))
+    assert np.allclose(flat, batch[:3], atol=1e-6)
+
+
+@pytest.mark.parametrize("bad, error", [
+    (np.zeros((27, 28)), ValueError),
+    (np.zeros((2, 28, 28, 1)), ValueError),
+    (np.full((28, 28), np.nan), ValueError),
+    (np.array([["a"] * 28] * 28), TypeError),
+])
+def test_predict_proba_rejects_bad_input(one_epoch, bad, error):
+    with pytest.raises(error):
+        predict_proba(one_epoch[0].model, bad)
+
+
+def test_predict_proba_notices_further_training(one_epoch, mnist):
+    """Its numpy copy of the weights must not go stale when the model trains on."""
+    (x, y), _ = mnist
+    model = keras.models.clone_model(one_epoch[0].model)
+    model.set_weights(one_epoch[0].model.get_weights())
+    model.compile(optimizer="rmsprop", loss="categorical_crossentropy")
+    before = predict_proba(model, x[:20])
+    model.fit(prepare_images(x[:2000]), prepare_labels(y[:2000]), epochs=1, verbose=0)
+    assert np.allclose(predict_proba(model, x[:20]), model.predict(prepare_images(x[:20]), verbose=0), atol=1e-5)
+    assert not np.allclose(before, predict_proba(model, x[:20]))
+
+
+def test_cache_hit_trains_nothing_and_is_fast(tmp_path):
+    config = TrainConfig(epochs=1, batch_size=256)
+    first = load_or_train(config, cache_dir=tmp_path)
+    assert first.source == "trained"
+    epochs_seen = []
+    start = time.perf_counter()
+    second = load_or_train(config, cache_dir=tmp_path, on_epoch=lambda e, l: epochs_seen.append(e))
+    seconds = time.perf_counter() - start
+    assert second.source == "cache" and epochs_seen == []
+    assert seconds < 1.0, f"a cache hit took {seconds:.2f} s"
+    assert second.test_accuracy == first.test_accuracy and second.history == first.history
+    x = np.random.default_rng(0).integers(0, 256, (5, 28, 28), dtype=np.uint8)
+    assert np.allclose(predict_proba(first.model, x), predict_proba(second.model, x), atol=1e-6)
+
+
+@pytest.mark.parametrize("damage", ["truncate model", "garbage model", "garbage json", "delete model"])
+def test_damaged_cache_entry_is_discarded_and_retrained(tmp_path, damage):
+    config = TrainConfig(epochs=1, batch_size=1024)
+    load_or_train(config, cache_dir=tmp_path)
+    key = cache_key(config)
+    model_path, meta_path = tmp_path / f"{key}.keras", tmp_path / f"{key}.json"
+    if damage == "truncate model":
+        model_path.write_bytes(model_path.read_bytes()[:1000])
+    elif damage == "garbage model":
+        model_path.write_bytes(b"not a zip file at all")
+    elif damage == "garbage json":
+        meta_path.write_text("{ torn")
+    else:
+        model_path.unlink()
+    again = load_or_train(config, cache_dir=tmp_path)
+    assert again.source == "trained" and again.test_accuracy > 0.9
+    assert load_or_train(config, cache_dir=tmp_path).source == "cache"  # and the entry is sound again
+    json.loads(meta_path.read_text())
+
+
+def _train_in_process(cache_dir, queue):
+    r = load_or_train(TrainConfig(epochs=1, batch_size=2048), cache_dir=cache_dir)
+    queue.put((r.source, r.test_accuracy))
+
+
+@pytest.mark.slow
+def test_three_processes_training_one_config_train_it_once(tmp_path):
+    ctx = multiprocessing.get_context("spawn")
+    queue = ctx.Queue()
+    procs = [ctx.Process(target=_train_in_process, args=(tmp_path, queue)) for _ in range(3)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(timeout=300)
+    assert [p.exitcode for p in procs] == [0, 0, 0]
+    results = [queue.get(timeout=5) for _ in procs]
+    assert sorted(s for s, _ in results) == ["cache", "cache", "trained"]
+    assert len({a for _, a in results}) == 1  # all hold the one model
+    assert len(list(tmp_path.glob("*.keras"))) == 1 and not list(tmp_path.glob(".*tmp*"))
