@@ -1,0 +1,259 @@
+"""MNIST Draw: the classic first neural network, explored, trained and played with.
+
+Run with `make run` (or `streamlit run app.py`). This file only arranges widgets; everything
+that computes lives in mnist_core.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import altair as alt  # noqa: E402
+import pandas as pd  # noqa: E402
+import streamlit as st  # noqa: E402
+from streamlit_drawable_canvas import st_canvas  # noqa: E402
+
+from mnist_core import TrainConfig, canvas_to_mnist, default_model, load_mnist, predict_proba  # noqa: E402
+from mnist_core import views  # noqa: E402
+from mnist_core.cache import load_or_train  # noqa: E402
+from mnist_core.jobs import get_job, start_training  # noqa: E402
+
+st.set_page_config(page_title="MNIST Draw", page_icon="✏️", layout="wide")
+
+
+@st.cache_resource(show_spinner=False)
+def data():
+    return load_mnist()
+
+
+@st.cache_resource(show_spinner=False)
+def shipped():
+    return default_model()
+
+
+@st.cache_resource(show_spinner="Loading the model from the cache…", max_entries=8)
+def cached_model(config: TrainConfig):
+    return load_or_train(config)
+
+
+def model_in_use():
+    """The session's model: one it trained, else the shipped default."""
+    config = st.session_state.get("config")
+    if config is None:
+        return shipped()
+    job = get_job(config)
+    if job is not None and job.result is not None:
+        return job.result
+    try:
+        return cached_model(config)
+    except Exception as e:  # a cache gone bad and no way to retrain: keep the page working
+        st.session_state["config"] = None
+        st.error(f"Could not load the trained model ({e}); using the shipped one.")
+        return shipped()
+
+
+def chart_history(history: dict, height: int = 220):
+    rows = pd.DataFrame(views.history_rows(history))
+    if rows.empty:
+        return
+    chart = alt.Chart(rows).mark_line(point=True).encode(
+        x=alt.X("epoch:Q", axis=alt.Axis(tickMinStep=1)),
+        y=alt.Y("value:Q", title=None, scale=alt.Scale(zero=False)),
+        color=alt.Color("split:N", title=None),
+    ).properties(height=height).facet(column=alt.Column("metric:N", title=None)).resolve_scale(y="independent")
+    st.altair_chart(chart)
+
+
+# ---------------------------------------------------------------- sidebar: training controls
+with st.sidebar:
+    st.header("Train the network")
+    epochs = st.number_input("Epochs", min_value=1, max_value=50, value=10, step=1,
+                             help="Passes over the 60,000 training images.")
+    batch_size = st.select_slider("Batch size", options=[16, 32, 64, 128, 256, 512, 1024], value=128,
+                                  help="Images per weight update. Smaller: more updates, slower epochs.")
+    augment = st.checkbox("Augment (reads drawings better)", value=False,
+                          help="Each epoch shows every digit slanted, scaled and with a thinner or bolder "
+                               "stroke, so the network learns handwriting rather than MNIST's pen.")
+    dropout = st.slider("Dropout", 0.0, 0.5, 0.0, 0.05,
+                        help="Randomly silences hidden units while training: a brake on overfitting.")
+    if st.button("Train", type="primary", width="stretch"):
+        config = TrainConfig(epochs=int(epochs), batch_size=int(batch_size), augment=augment, dropout=dropout)
+        start_training(config)
+        st.session_state["config"] = config
+    if st.session_state.get("config") is not None and st.button("Use the shipped model", width="stretch"):
+        st.session_state["config"] = None
+
+    current = st.session_state.get("config")
+    job = get_job(current) if current is not None else None
+
+    @st.fragment(run_every=1.0 if job is not None and job.running else None)
+    def training_progress():
+        job = get_job(current) if current is not None else None
+        if job is None:
+            return
+        if job.error:
+            st.error(f"Training failed: {job.error}")
+            return
+        if job.running:
+            n = len(job.epochs)
+            last = job.epochs[-1] if job.epochs else {}
+            left = job.seconds_left()
+            text = (f"Epoch {n}/{job.config.epochs}"
+                    + (f" · loss {last['loss']:.4f} · accuracy {last['accuracy']:.4f}" if last else " · starting…")
+                    + (f" · {left:.0f} s left" if left is not None else ""))
+            st.progress(job.fraction, text=text)
+            chart_history({k: [e[k] for e in job.epochs] for k in job.epochs[0]} if job.epochs else {}, 120)
+        elif st.session_state.get("shown_job") != id(job):
+            st.session_state["shown_job"] = id(job)
+            st.rerun()  # training finished: redraw the whole page with the new model
+
+    training_progress()
+
+result = model_in_use()
+(x_train, y_train), (x_test, y_test) = data()
+
+# ---------------------------------------------------------------- header
+st.title("✏️ MNIST Draw")
+st.caption("The classic first neural network: a dense Keras network that reads handwritten digits. "
+           "Draw a digit, see what the network sees, then look inside and train your own.")
+if result.source == "shipped":
+    st.info(f"Using the shipped model ({result.test_accuracy:.2%} on the MNIST test set). "
+            "Train your own in the sidebar.", icon=":material/inventory_2:")
+else:
+    c = result.config
+    st.success(f"Using your model: {c.epochs} epochs, batch size {c.batch_size}"
+               f"{', augmented' if c.augment else ''}{f', dropout {c.dropout:g}' if c.dropout else ''} "
+               f"({result.test_accuracy:.2%} on the MNIST test set).", icon=":material/model_training:")
+
+draw_tab, data_tab, net_tab, train_tab = st.tabs(
+    ["✏️ Draw a digit", "1 · The data", "2 · The network", "3 · Training and testing"])
+
+# ---------------------------------------------------------------- draw
+with draw_tab:
+    @st.fragment
+    def draw():
+        model = model_in_use().model
+        st.markdown("**Draw one digit, 0-9, anywhere on the white square.** The read-out follows every stroke; "
+                    "undo and reset are in the canvas's toolbar.")
+        st.write("")  # room for the canvas toolbar, which floats above the canvas
+        left, middle, right = st.columns([1.1, 0.9, 1.3], gap="medium")
+        with left:
+            canvas = st_canvas(stroke_width=st.session_state.get("brush", 20), stroke_color="#000000",
+                               background_color="#FFFFFF", width=280, height=280, drawing_mode="freedraw",
+                               return_image_data=True, key="canvas")
+            st.slider("Brush", 8, 32, 20, key="brush", help="Stroke width in canvas pixels.")
+        image = canvas.image_data
+        try:
+            digit = None if image is None else canvas_to_mnist(image)
+        except (TypeError, ValueError) as e:
+            st.error(f"Could not read the drawing: {e}")
+            digit = None
+        probs = None if digit is None else predict_proba(model, digit)[0]
+        rows = views.probability_rows(probs)
+        best = next((r for r in rows if r["best"]), None)
+        with middle:
+            st.metric("Prediction", best["digit"] if best else "–",
+                      f"{best['probability']:.0%} sure" if best else None, delta_color="off", delta_arrow="off")
+            st.image(views.pixel_view(digit, 7), caption="What the network sees: 28x28, white ink on black",
+                     width=196)
+        with right:
+            chart = alt.Chart(pd.DataFrame(rows)).mark_bar().encode(
+                x=alt.X("digit:N", sort=None, axis=alt.Axis(labelAngle=0)),
+                y=alt.Y("probability:Q", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%")),
+                color=alt.condition(alt.datum.best, alt.value("#e4572e"), alt.value("#4c78a8")),
+                tooltip=["digit", alt.Tooltip("probability:Q", format=".2%")],
+            ).properties(height=300, title="All ten probabilities (softmax: they sum to 1)")
+            st.altair_chart(chart)
+        st.caption("How the drawing becomes MNIST-like: crop to the ink, bring the stroke to MNIST's pen width, "
+                   "scale the longer side to 20 px (anti-aliased), and put the centre of mass at the centre "
+                   "of a 28x28 frame, exactly as MNIST's digits were made.")
+
+    draw()
+
+# ---------------------------------------------------------------- data
+with data_tab:
+    st.subheader("MNIST: 70,000 handwritten digits")
+    a, b, c = st.columns(3)
+    a.metric("Training images", f"{len(x_train):,}")
+    b.metric("Test images", f"{len(x_test):,}")
+    c.metric("Image size", f"{x_train.shape[1]}x{x_train.shape[2]}", "grayscale 0-255", delta_color="off",
+             delta_arrow="off")
+    st.markdown(f"`x_train` is a uint8 array shaped `{x_train.shape}`, `y_train` holds its labels, "
+                f"shaped `{y_train.shape}`; the test set is `{x_test.shape}`. The network learns from the "
+                "training set only; the test set measures it on digits it has never seen.")
+    left, right = st.columns([1, 1.4])
+    with left:
+        st.markdown("**How many of each digit (training set)**")
+        st.bar_chart(pd.DataFrame(views.label_counts(y_train)), x="digit", y="count", height=260)
+    with right:
+        st.markdown("**Sample training digits**")
+        start = st.session_state.get("sample_start", 0)
+        if st.button("Show other samples"):
+            start = st.session_state["sample_start"] = (start + 16) % len(x_train)
+        cols = st.columns(8)
+        for i in range(16):
+            cols[i % 8].image(views.pixel_view(x_train[start + i], 3), caption=f"label {y_train[start + i]}")
+    st.markdown("**Preparing the data, on the first training image**")
+    ex = views.preparation_example(x_train[0], int(y_train[0]))
+    p1, p2, p3 = st.columns([1, 1.2, 1.2])
+    p1.image(views.pixel_view(ex["pixels"], 5), caption=f"28x28 pixels, 0-255, label {y_train[0]}", width=140)
+    p2.markdown(f"**Images:** each 28x28 image is reshaped to one row of {ex['flat_len']} numbers "
+                "(`reshape((60000, 28 * 28))`) and divided by 255 so values lie in [0, 1] "
+                "(`astype('float32') / 255`). The first inked pixels of this row: "
+                + ", ".join(f"[{i}] {v}" for i, v in ex["flat_first_ink"]) + " …")
+    p3.markdown(f"**Labels:** the digit {y_train[0]} becomes a one-hot vector of ten "
+                f"(`to_categorical`): `{ex['one_hot']}`, the answer the softmax output should match.")
+    st.caption("MNIST © Yann LeCun and Corinna Cortes, CC BY-SA 3.0; shipped in assets/mnist with its license.")
+
+# ---------------------------------------------------------------- network
+with net_tab:
+    st.subheader("Input(784) → Dense(512, relu) → Dense(10, softmax)")
+    left, right = st.columns([1.2, 1])
+    with left:
+        st.dataframe(pd.DataFrame(views.layer_table(result.model)), hide_index=True)
+        st.markdown("**Layers distil representations.** The hidden `Dense(512, relu)` layer computes "
+                    "`relu(x · W + b)`: 512 learned combinations of the 784 pixels, each a feature such as a "
+                    "stroke in some place. `relu` keeps what is positive, which lets the layers stack into "
+                    "something more than one linear map. Its 784 × 512 weights + 512 biases are 401,920 "
+                    "parameters.")
+        st.markdown("**Softmax gives ten probabilities that sum to 1.** The last layer scores each digit and "
+                    "softmax turns the ten scores into probabilities: the bar chart under *Draw*.")
+    with right:
+        st.markdown("**Compiling: how it learns**")
+        st.markdown("- **Loss: categorical cross-entropy.** How wrong the probabilities are: minus the log of "
+                    "the probability given to the true digit. Training lowers it.\n"
+                    "- **Optimizer: RMSprop.** How the weights move: a step down the loss's gradient, scaled "
+                    "per weight by a running average of recent gradient sizes.\n"
+                    "- **Metric: accuracy.** What people care about: the share of images whose most probable "
+                    "digit is the right one. It is watched, not optimised.")
+        st.code("model = keras.Sequential([\n    keras.Input(shape=(784,)),\n"
+                "    layers.Dense(512, activation='relu'),\n    layers.Dense(10, activation='softmax'),\n])\n"
+                "model.compile(optimizer='rmsprop',\n              loss='categorical_crossentropy',\n"
+                "              metrics=['accuracy'])", language="python")
+
+# ---------------------------------------------------------------- training and testing
+with train_tab:
+    st.subheader("Training and testing")
+    c = result.config
+    st.markdown(f"This model trained for **{c.epochs} epochs** with batch size **{c.batch_size}**"
+                f"{' on augmented digits' if c.augment else ''}{f' with dropout {c.dropout:g}' if c.dropout else ''} "
+                f"in {result.seconds:.0f} s (`model.fit(train_images, train_labels, epochs={c.epochs}, "
+                f"batch_size={c.batch_size})`). Change the settings and press **Train** in the sidebar.")
+    a, b, c2 = st.columns(3)
+    a.metric("Test accuracy", f"{result.test_accuracy:.2%}")
+    b.metric("Test loss", f"{result.test_loss:.4f}")
+    gap = result.train_accuracy - result.test_accuracy
+    c2.metric("Training accuracy (last epoch)", f"{result.train_accuracy:.2%}",
+              f"{gap:+.2%} vs test", delta_color="off", delta_arrow="off")
+    if gap > 0:
+        st.markdown(f"**Overfitting.** The network does {gap:.2%} better on the images it trained on than on "
+                    "the test images it never saw. It has learned some quirks of its training set that do not "
+                    "carry over to new handwriting. More epochs widen the gap; dropout and augmentation "
+                    "narrow it.")
+    else:
+        st.markdown("**No overfitting gap here.** With augmentation or dropout the training accuracy is measured "
+                    "on distorted or partly silenced inputs, which are harder than the clean test images.")
+    st.markdown("**Loss and accuracy per epoch** (on the training data)")
+    chart_history(result.history)

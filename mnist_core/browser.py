@@ -1,0 +1,141 @@
+"""Drive the real app in headless Chromium: start a server, draw with the mouse, read the page.
+
+Used by the end-to-end tests and the benchmark; needs the `test` extras (Playwright) and Debian's
+Chromium. Playwright's own browser download is never used (it needs the network).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+
+from .paths import PROJECT_DIR
+
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def app_server(cache_dir: str | Path | None = None, timeout: float = 60, log: Path | None = None):
+    """`streamlit run app.py` on a free loopback port; yields (url, seconds until healthy, process)."""
+    port = free_port()
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+    if cache_dir is not None:
+        env["MNIST_DRAW_CACHE_DIR"] = str(cache_dir)
+    cmd = [sys.executable, "-m", "streamlit", "run", str(PROJECT_DIR / "app.py"),
+           "--server.headless=true", f"--server.port={port}", "--server.address=127.0.0.1",
+           "--browser.gatherUsageStats=false", "--server.fileWatcherType=none"]
+    out = open(log, "wb") if log else subprocess.DEVNULL
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=PROJECT_DIR, env=env, stdout=out, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"streamlit exited with code {proc.returncode}")
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.perf_counter() - start > timeout:
+                raise TimeoutError(f"streamlit did not answer within {timeout} s")
+            time.sleep(0.1)
+        yield url, time.perf_counter() - start, proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        if log:
+            out.close()
+
+
+def launch(playwright):
+    return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+
+
+# Records, in the page's own clock, the last mouse-up and every change of the Prediction value.
+_WATCH = """() => {
+  window.__mouseUp = null; window.__changes = [];
+  document.addEventListener('mouseup', () => { window.__mouseUp = performance.now(); }, true);
+  const read = () => {
+    for (const m of document.querySelectorAll('[data-testid="stMetric"]')) {
+      if (m.innerText.startsWith('Prediction')) {
+        const v = m.querySelector('[data-testid="stMetricValue"]');
+        return v ? v.innerText.trim() : null;
+      }
+    }
+    return null;
+  };
+  let last = read();
+  new MutationObserver(() => {
+    const now = read();
+    if (now !== last) { last = now; window.__changes.push([performance.now(), now]); }
+  }).observe(document.body, {subtree: true, childList: true, characterData: true});
+}"""
+
+
+def open_app(page, url: str, timeout_ms: int = 60000) -> None:
+    page.goto(url)
+    page.locator("canvas.upper-canvas").wait_for(state="visible", timeout=timeout_ms)
+    page.get_by_text("Prediction").first.wait_for(timeout=timeout_ms)
+    page.evaluate(_WATCH)
+
+
+def prediction(page) -> str | None:
+    return page.evaluate("""() => {
+      for (const m of document.querySelectorAll('[data-testid="stMetric"]'))
+        if (m.innerText.startsWith('Prediction'))
+          return m.querySelector('[data-testid="stMetricValue"]').innerText.trim();
+      return null; }""")
+
+
+def draw(page, strokes: list[np.ndarray], steps_per_segment: int = 1) -> None:
+    """Draw strokes given in canvas pixels ((n, 2) arrays of x, y) with the mouse."""
+    box = page.locator("canvas.upper-canvas").bounding_box()
+    for stroke in strokes:
+        x0, y0 = stroke[0]
+        page.mouse.move(box["x"] + x0, box["y"] + y0)
+        page.mouse.down()
+        for x, y in stroke[1:]:
+            page.mouse.move(box["x"] + x, box["y"] + y, steps=steps_per_segment)
+        page.mouse.up()
+
+
+def reset_canvas(page, timeout_ms: int = 10000) -> None:
+    """The toolbar's reset button, then wait until the page shows the blank-canvas read-out."""
+    page.get_by_role("button", name="Reset canvas & history").click()
+    page.wait_for_function("() => { for (const m of document.querySelectorAll('[data-testid=\"stMetric\"]'))"
+                           " if (m.innerText.startsWith('Prediction'))"
+                           " return m.querySelector('[data-testid=\"stMetricValue\"]').innerText.trim() === '–';"
+                           " return false; }", timeout=timeout_ms)
+
+
+def draw_and_read(page, strokes, timeout_ms: int = 10000) -> tuple[str, float]:
+    """Draw on a blank canvas; the prediction shown and ms from the last mouse-up until it showed."""
+    page.evaluate("() => { window.__changes = []; }")
+    draw(page, strokes)
+    page.wait_for_function("() => window.__changes.length > 0 && window.__changes.at(-1)[1] !== '–'",
+                           timeout=timeout_ms)
+    time.sleep(0.05)
+    up, changes = page.evaluate("() => [window.__mouseUp, window.__changes]")
+    when, value = changes[-1]
+    return value, when - up

@@ -1,0 +1,67 @@
+"""Plain data the page shows: tables, counts and pictures, computed here so the UI does no maths."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .model import prepare_images, prepare_labels
+
+
+def label_counts(labels: np.ndarray) -> list[dict]:
+    """[{digit, count}] for the ten digits."""
+    return [{"digit": str(d), "count": int(c)} for d, c in enumerate(np.bincount(labels, minlength=10))]
+
+
+def pixel_view(image: np.ndarray | None, scale: int = 8) -> np.ndarray:
+    """(28, 28) in [0, 1] -> (28*scale, 28*scale) uint8, white on black with a faint pixel grid."""
+    img = np.zeros((28, 28), np.float32) if image is None else np.asarray(image, np.float32)
+    if img.max() > 1:
+        img = img / 255
+    big = np.kron(img, np.ones((scale, scale), np.float32))
+    out = (big * 255).astype(np.uint8)
+    grid = np.zeros_like(out, dtype=bool)
+    grid[::scale, :] = grid[:, ::scale] = True
+    out[grid] = np.maximum(out[grid], 40)  # pixel borders stay visible on black
+    return out
+
+
+def layer_table(model) -> list[dict]:
+    """What model.summary() prints, as rows: layer, type, output shape, parameters."""
+    rows = [{"layer": "input", "type": "Input", "output shape": "(None, 784)", "parameters": 0}]
+    for layer in model.layers:
+        rows.append({
+            "layer": layer.name,
+            "type": type(layer).__name__ + (f" ({layer.activation.__name__})" if hasattr(layer, "activation") else ""),
+            "output shape": str(tuple(layer.output.shape)),
+            "parameters": int(layer.count_params()),
+        })
+    return rows
+
+
+def preparation_example(image: np.ndarray, label: int) -> dict:
+    """One real training example before and after preparation, for the page's walk-through."""
+    flat = prepare_images(image[None])[0]
+    nonzero = np.nonzero(flat)[0]
+    return {
+        "pixels": image,  # (28, 28) uint8
+        "flat_first_ink": [(int(i), float(round(flat[i], 3))) for i in nonzero[:8]],
+        "flat_len": int(flat.size),
+        "one_hot": prepare_labels(np.array([label]))[0].astype(int).tolist(),
+    }
+
+
+def history_rows(history: dict[str, list[float]]) -> list[dict]:
+    """Per-epoch metrics as long-form rows {epoch, metric, value, split} for a chart."""
+    rows = []
+    for name, values in history.items():
+        split = "validation" if name.startswith("val_") else "training"
+        for epoch, value in enumerate(values, start=1):
+            rows.append({"epoch": epoch, "metric": name.removeprefix("val_"), "split": split, "value": value})
+    return rows
+
+
+def probability_rows(probs: np.ndarray | None) -> list[dict]:
+    """Ten rows {digit, probability, best}; all zero (and none best) while nothing is drawn."""
+    p = np.zeros(10) if probs is None else np.asarray(probs).reshape(10)
+    best = -1 if probs is None else int(p.argmax())
+    return [{"digit": str(d), "probability": float(v), "best": d == best} for d, v in enumerate(p)]
