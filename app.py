@@ -144,11 +144,11 @@ with draw_tab:
                                background_color="#FFFFFF", width=280, height=280, drawing_mode="freedraw",
                                return_image_data=True, key="canvas")
             st.slider("Brush", 8, 32, 20, key="brush", help="Stroke width in canvas pixels.")
-        image = canvas.image_data
         try:
+            image = canvas.image_data  # decodes the PNG the canvas sent
             digit = None if image is None else canvas_to_mnist(image)
-        except (TypeError, ValueError) as e:
-            st.error(f"Could not read the drawing: {e}")
+        except Exception as e:  # a garbled upload must not cost the page: say so, keep going
+            st.error(f"Could not read the drawing ({type(e).__name__}: {e}). Reset the canvas and draw again.")
             digit = None
         probs = None if digit is None else predict_proba(model, digit)[0]
         rows = views.probability_rows(probs)

@@ -72,24 +72,30 @@ def launch(playwright):
     return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
 
 
-# Records, in the page's own clock, the last mouse-up and every change of the Prediction value.
+# Records, in the page's own clock, the last mouse-up and every change of the read-out: the
+# Prediction value or the 28x28 picture of what the network sees (a new picture for every stroke).
 _WATCH = """() => {
   window.__mouseUp = null; window.__changes = [];
   document.addEventListener('mouseup', () => { window.__mouseUp = performance.now(); }, true);
   const read = () => {
-    for (const m of document.querySelectorAll('[data-testid="stMetric"]')) {
+    let value = null, picture = null;
+    for (const m of document.querySelectorAll('[data-testid="stMetric"]'))
       if (m.innerText.startsWith('Prediction')) {
         const v = m.querySelector('[data-testid="stMetricValue"]');
-        return v ? v.innerText.trim() : null;
+        value = v ? v.innerText.trim() : null;
       }
-    }
-    return null;
+    for (const img of document.querySelectorAll('img'))
+      if ((img.alt || '').startsWith('What the network sees') ||
+          (img.closest('[data-testid="stImage"]') && img.closest('[data-testid="stImage"]').innerText.includes('What the network sees')))
+        picture = img.getAttribute('src');
+    return [value, picture];
   };
-  let last = read();
+  let last = JSON.stringify(read());
   new MutationObserver(() => {
-    const now = read();
-    if (now !== last) { last = now; window.__changes.push([performance.now(), now]); }
-  }).observe(document.body, {subtree: true, childList: true, characterData: true});
+    const now = read(), key = JSON.stringify(now);
+    if (key !== last) { last = key; window.__changes.push([performance.now(), now[0], now[1]]); }
+  }).observe(document.body, {subtree: true, childList: true, characterData: true, attributes: true,
+                             attributeFilter: ['src']});
 }"""
 
 
@@ -130,12 +136,13 @@ def reset_canvas(page, timeout_ms: int = 10000) -> None:
 
 
 def draw_and_read(page, strokes, timeout_ms: int = 10000) -> tuple[str, float]:
-    """Draw on a blank canvas; the prediction shown and ms from the last mouse-up until it showed."""
-    page.evaluate("() => { window.__changes = []; }")
+    """Draw; the prediction shown for the whole drawing and ms from the last mouse-up until then."""
+    page.evaluate("() => { window.__changes = []; window.__mouseUp = null; }")
     draw(page, strokes)
-    page.wait_for_function("() => window.__changes.length > 0 && window.__changes.at(-1)[1] !== '–'",
+    # The read-out for the finished drawing: the first change of picture after the last mouse-up.
+    page.wait_for_function("() => window.__changes.some(c => c[0] > window.__mouseUp && c[1] !== '–')",
                            timeout=timeout_ms)
     time.sleep(0.05)
     up, changes = page.evaluate("() => [window.__mouseUp, window.__changes]")
-    when, value = changes[-1]
-    return value, when - up
+    when, value, _ = next(c for c in changes if c[0] > up and c[1] != "–")
+    return prediction(page), when - up

@@ -128,25 +128,30 @@ def as_canvas(ink: np.ndarray, convention: str) -> np.ndarray:
     return (rgb * 255).round().astype(np.uint8)
 
 
+def random_drawing(digit: int, rng: np.random.Generator) -> tuple[list[np.ndarray], float]:
+    """One random way of drawing digit: strokes in canvas pixels and a brush width (12-28 px)."""
+    styles = TEMPLATES[digit]
+    strokes = _warp(styles[rng.integers(len(styles))], rng)
+    height = rng.uniform(90, 240)
+    pts = np.concatenate(strokes)
+    lo, hi = pts.min(axis=0) * height, pts.max(axis=0) * height
+    brush = rng.uniform(12, 28)
+    margin = brush / 2 + 2
+    # A random position that keeps the whole digit on the canvas.
+    cx = rng.uniform(margin - lo[0], max(margin - lo[0], CANVAS - margin - hi[0]))
+    cy = rng.uniform(margin - lo[1], max(margin - lo[1], CANVAS - margin - hi[1]))
+    return [p * height + np.array([cx, cy]) for p in strokes], brush
+
+
 def drawn_digits(n_per_digit: int = 120, seed: int = 2026):
     """A list of (280, 280[, C]) uint8 canvases and their labels, n_per_digit of each digit."""
     rng = np.random.default_rng(seed)
     images, labels = [], []
     for i in range(n_per_digit * 10):
-        digit = i % 10
-        styles = TEMPLATES[digit]
-        strokes = _warp(styles[rng.integers(len(styles))], rng)
-        height = rng.uniform(90, 240)
-        pts = np.concatenate(strokes)
-        lo, hi = pts.min(axis=0) * height, pts.max(axis=0) * height
-        brush = rng.uniform(12, 28)
-        margin = brush / 2 + 2
-        # A random position that keeps the whole digit on the canvas.
-        cx = rng.uniform(margin - lo[0], max(margin - lo[0], CANVAS - margin - hi[0]))
-        cy = rng.uniform(margin - lo[1], max(margin - lo[1], CANVAS - margin - hi[1]))
-        ink = render(strokes, height, (cx, cy), brush)
+        strokes, brush = random_drawing(i % 10, rng)
+        ink = render(strokes, 1.0, (0.0, 0.0), brush)
         images.append(as_canvas(ink, CONVENTIONS[i // 10 % len(CONVENTIONS)]))
-        labels.append(digit)
+        labels.append(i % 10)
     return images, np.array(labels)
 
 

@@ -1,0 +1,89 @@
+"""The page's logic, run headless by Streamlit's AppTest."""
+
+import base64
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from streamlit.testing.v1 import AppTest
+
+from mnist_core import TrainConfig, default_model
+from mnist_core.drawn import TEMPLATES, render
+from mnist_core.jobs import get_job
+
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
+
+
+def metric(at, label):
+    return next(m.value for m in at.metric if m.label == label)
+
+
+def canvas_value(rgba: np.ndarray | None, data_url: str | None = None) -> dict:
+    """What st_canvas keeps in session_state under its key: Fabric JSON and a PNG data URL."""
+    if rgba is not None:
+        buf = io.BytesIO()
+        Image.fromarray(rgba).save(buf, format="PNG")
+        data_url = "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
+    return {"drawing": {"raw": {"objects": [{"type": "path"}], "background": "#FFFFFF"}, "data": data_url},
+            "backgroundFit": None}
+
+
+def drawn(digit: int) -> np.ndarray:
+    """A digit drawn black on white, as the page's canvas sends it (RGBA, opaque)."""
+    ink = render(TEMPLATES[digit][0], 180, (60, 50), brush=20)
+    rgba = np.full((280, 280, 4), 255, np.uint8)
+    rgba[..., :3] = (255 * (1 - ink[..., None])).astype(np.uint8)
+    return rgba
+
+
+@pytest.fixture
+def at():
+    app = AppTest.from_file(APP, default_timeout=120)
+    app.run()
+    assert not app.exception
+    return app
+
+
+def test_first_visit_shows_everything_with_the_shipped_model(at):
+    assert metric(at, "Prediction") == "–"  # blank canvas
+    assert metric(at, "Training images") == "60,000" and metric(at, "Test images") == "10,000"
+    assert metric(at, "Test accuracy") == f"{default_model().test_accuracy:.2%}"
+    epochs = next(n for n in at.number_input if n.label == "Epochs")
+    assert (epochs.value, epochs.min, epochs.max) == (10, 1, 50)
+    assert next(s for s in at.select_slider if s.label == "Batch size").value == 128
+    assert [b for b in at.button if b.label == "Train"]
+    assert any("Dense" in str(df.value) for df in at.dataframe)  # the layer table
+
+
+@pytest.mark.parametrize("digit", [0, 3, 7])
+def test_a_drawing_in_the_canvas_is_classified(at, digit):
+    at.session_state["canvas"] = canvas_value(drawn(digit))
+    at.run()
+    assert not at.exception
+    assert metric(at, "Prediction") == str(digit)
+
+
+def test_a_broken_canvas_value_shows_a_message_not_a_traceback(at):
+    at.session_state["canvas"] = canvas_value(None, "data:image/png;base64,bm90IGEgcG5n")
+    at.run()
+    assert not at.exception
+    assert metric(at, "Prediction") == "–"
+    assert any("Could not read the drawing" in e.value for e in at.error)
+
+
+def test_train_one_epoch_updates_the_test_metrics(at):
+    next(n for n in at.number_input if n.label == "Epochs").set_value(1)
+    next(s for s in at.select_slider if s.label == "Batch size").set_value(1024)
+    next(b for b in at.button if b.label == "Train").click()
+    at.run()
+    assert not at.exception
+    job = get_job(TrainConfig(epochs=1, batch_size=1024))
+    assert job is not None and job.done.wait(180) and job.error is None
+    at.run()
+    at.run()  # the progress fragment notices the finished job and reruns the page
+    assert not at.exception
+    assert metric(at, "Test accuracy") == f"{job.result.test_accuracy:.2%}"
+    assert metric(at, "Test loss") == f"{job.result.test_loss:.4f}"
+    assert any("Using your model" in s.value for s in at.success)

@@ -1,0 +1,72 @@
+"""End to end: the real app in headless Chromium, digits drawn with the mouse."""
+
+import statistics
+import time
+
+import numpy as np
+import pytest
+
+from mnist_core.browser import CHROMIUM, app_server, draw_and_read, launch, open_app, reset_canvas
+from mnist_core.drawn import random_drawing
+
+pytestmark = pytest.mark.browser
+sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    import os
+    assert os.path.exists(CHROMIUM), f"the browser tests need Chromium at {CHROMIUM} (apt-get install chromium)"
+    with app_server(cache_dir=tmp_path_factory.mktemp("cache"), log=tmp_path_factory.mktemp("log") / "app.log") as s:
+        yield s
+
+
+@pytest.fixture(scope="module")
+def browser(server):
+    with sync_playwright() as p:
+        b = launch(p)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser, server):
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    open_app(page, server[0])
+    yield page
+    page.close()
+
+
+def no_exception(page):
+    return page.locator('[data-testid="stException"]').count() == 0
+
+
+def test_mouse_drawn_digits_are_read(page):
+    """Two random drawings of every digit, drawn with the mouse on the page's canvas."""
+    rng = np.random.default_rng(7)
+    results = []
+    for i in range(20):
+        digit = i % 10
+        strokes, _ = random_drawing(digit, rng)  # the page's brush is its default, 20 px
+        shown, ms = draw_and_read(page, strokes)
+        results.append((digit, shown, ms))
+        reset_canvas(page)
+    correct = sum(str(d) == s for d, s, _ in results)
+    print(f"\nread {correct}/20 correctly; mouse-up to prediction: median "
+          f"{statistics.median(ms for *_, ms in results):.0f} ms; wrong: "
+          f"{[(d, s) for d, s, _ in results if str(d) != s]}")
+    assert correct >= 19, results  # >= 95%
+    assert no_exception(page)
+
+
+def test_train_button_trains_and_the_page_keeps_working(page):
+    page.get_by_label("Epochs", exact=True).and_(page.locator("input")).fill("1")
+    page.keyboard.press("Tab")
+    time.sleep(0.5)
+    page.get_by_role("button", name="Train", exact=True).click()
+    page.get_by_text("Using your model").wait_for(timeout=120000)
+    assert no_exception(page)
+    assert page.get_by_text("1 epochs").count() >= 1 or page.get_by_text("1 epoch").count() >= 1
+    strokes, _ = random_drawing(4, np.random.default_rng(1))
+    shown, _ = draw_and_read(page, strokes)
+    assert shown in "0123456789" and no_exception(page)
