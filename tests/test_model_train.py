@@ -1,7 +1,9 @@
 """The reference network, real training for an epoch, the disk cache and fast prediction."""
 
 import json
-import multiprocessing
+from pathlib import Path
+import subprocess
+import sys
 import time
 
 import keras
@@ -11,6 +13,8 @@ import pytest
 from mnist_core import TrainConfig, load_or_train, predict_proba
 from mnist_core.cache import cache_key
 from mnist_core.model import build_model, prepare_images, prepare_labels
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_reference_network_shape_and_compile_settings():
@@ -120,22 +124,20 @@ def test_damaged_cache_entry_is_discarded_and_retrained(tmp_path, damage):
     json.loads(meta_path.read_text())
 
 
-def _train_in_process(cache_dir, queue):
-    r = load_or_train(TrainConfig(epochs=1, batch_size=2048), cache_dir=cache_dir)
-    queue.put((r.source, r.test_accuracy))
+TRAINER = """
+import sys
+from mnist_core import TrainConfig, load_or_train
+r = load_or_train(TrainConfig(epochs=1, batch_size=2048), cache_dir=sys.argv[1])
+print(r.source, r.test_accuracy)
+"""
 
 
 @pytest.mark.slow
 def test_three_processes_training_one_config_train_it_once(tmp_path):
-    ctx = multiprocessing.get_context("spawn")
-    queue = ctx.Queue()
-    procs = [ctx.Process(target=_train_in_process, args=(tmp_path, queue)) for _ in range(3)]
-    for p in procs:
-        p.start()
-    for p in procs:
-        p.join(timeout=300)
-    assert [p.exitcode for p in procs] == [0, 0, 0]
-    results = [queue.get(timeout=5) for _ in procs]
-    assert sorted(s for s, _ in results) == ["cache", "cache", "trained"]
-    assert len({a for _, a in results}) == 1  # all hold the one model
+    procs = [subprocess.Popen([sys.executable, "-c", TRAINER, str(tmp_path)], stdout=subprocess.PIPE,
+                              stderr=subprocess.DEVNULL, text=True, cwd=ROOT) for _ in range(3)]
+    outs = [p.communicate(timeout=300)[0].split() for p in procs]
+    assert [p.returncode for p in procs] == [0, 0, 0]
+    assert sorted(o[0] for o in outs) == ["cache", "cache", "trained"]
+    assert len({o[1] for o in outs}) == 1  # all hold the one model
     assert len(list(tmp_path.glob("*.keras"))) == 1 and not list(tmp_path.glob(".*tmp*"))

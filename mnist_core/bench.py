@@ -1,0 +1,196 @@
+"""`python -m mnist_core bench`: speed and memory, each figure beside its plain baseline, one table."""
+
+from __future__ import annotations
+
+import os
+import platform
+import statistics
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from .canvas import canvas_to_mnist
+from .config import TrainConfig
+from .data import load_mnist
+from .drawn import as_canvas, random_drawing, render
+from .model import prepare_images
+from .paths import CACHE_ENV
+from .predict import predict_proba
+from .train import train
+
+
+def pct(values, q):
+    return float(np.percentile(values, q))
+
+
+def time_calls(fn, n):
+    out = []
+    for _ in range(n):
+        t = time.perf_counter()
+        fn()
+        out.append((time.perf_counter() - t) * 1000)
+    return out
+
+
+def bench_classify(model, n=300):
+    strokes, brush = random_drawing(8, np.random.default_rng(3))
+    canvas = as_canvas(render(strokes, 1.0, (0.0, 0.0), brush), "rgba-transparent")  # (280, 280, 4)
+    ours = time_calls(lambda: predict_proba(model, canvas_to_mnist(canvas)), n)
+    x = prepare_images((canvas_to_mnist(canvas)[None] * 255).astype(np.uint8))
+    keras_predict = time_calls(lambda: model.predict(x, verbose=0), max(30, n // 10))
+    direct = time_calls(lambda: model(x, training=False), n)
+    return [("canvas → probabilities (canvas_to_mnist + predict_proba), ms",
+             f"p50 {pct(ours, 50):.2f} / p95 {pct(ours, 95):.2f}",
+             f"model.predict p50 {pct(keras_predict, 50):.1f} / p95 {pct(keras_predict, 95):.1f}; "
+             f"model(x) p50 {pct(direct, 50):.2f}", "p50 ≤ 2")]
+
+
+def bench_training(epochs=3):
+    data = load_mnist()
+    (x_train, y_train), (x_test, y_test) = data
+    config = TrainConfig(epochs=epochs)
+    ours = train(config, data=data).seconds
+    # The reference notebook's own code, on the same data, epochs and batch size.
+    start = time.perf_counter()
+    keras.utils.set_random_seed(config.seed)
+    model = keras.Sequential([keras.Input(shape=(784,)), keras.layers.Dense(512, activation="relu"),
+                              keras.layers.Dense(10, activation="softmax")])
+    model.compile(optimizer="rmsprop", loss="categorical_crossentropy", metrics=["accuracy"])
+    train_images = x_train.reshape((60000, 28 * 28)).astype("float32") / 255
+    test_images = x_test.reshape((10000, 28 * 28)).astype("float32") / 255
+    model.fit(train_images, keras.utils.to_categorical(y_train), epochs=epochs, batch_size=128, verbose=0)
+    model.evaluate(test_images, keras.utils.to_categorical(y_test), verbose=0)
+    plain = time.perf_counter() - start
+    return [(f"training, s/epoch incl. test evaluation ({epochs} epochs, batch 128)",
+             f"{ours / epochs:.2f} (ratio {ours / plain:.2f})", f"plain Keras {plain / epochs:.2f}", "ratio ≤ 1.0")]
+
+
+def bench_load():
+    with tempfile.TemporaryDirectory() as tmp:
+        old = os.environ.get(CACHE_ENV)
+        os.environ[CACHE_ENV] = tmp
+        try:
+            t = time.perf_counter()
+            load_mnist()
+            cold = time.perf_counter() - t
+            warm = min(time_calls(load_mnist, 3)) / 1000
+        finally:
+            if old is None:
+                del os.environ[CACHE_ENV]
+            else:
+                os.environ[CACHE_ENV] = old
+    return [("load_mnist, s", f"warm {warm:.3f}", f"cold (gunzip, verify, decode) {cold:.2f}", "warm ≤ 0.3")]
+
+
+def _rss_peak_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def bench_browser(drawings=20):
+    from playwright.sync_api import sync_playwright
+
+    from .browser import app_server, draw_and_read, launch, open_app, reset_canvas
+    rows = []
+    with tempfile.TemporaryDirectory() as cache, app_server(cache_dir=cache) as (url, healthy, proc):
+        start = time.perf_counter() - healthy
+        with sync_playwright() as p:
+            browser = launch(p)
+            page = browser.new_page(viewport={"width": 1400, "height": 900})
+            open_app(page, url)
+            usable = time.perf_counter() - start
+            rows.append(("app start: `streamlit run` to a usable canvas and model in Chromium, s",
+                         f"{usable:.1f}", f"server healthy after {healthy:.1f}", "≤ 10"))
+            lat, correct = [], 0
+            rng = np.random.default_rng(11)
+            for i in range(drawings):
+                strokes, _ = random_drawing(i % 10, rng)
+                shown, ms = draw_and_read(page, strokes)
+                lat.append(ms)
+                correct += shown == str(i % 10)
+                reset_canvas(page)
+            rows.append((f"browser: mouse-up → Prediction shown, ms ({drawings} drawings, {correct} read right)",
+                         f"p50 {pct(lat, 50):.0f} / p95 {pct(lat, 95):.0f}", "the canvas's own debounce: 200",
+                         "p50 ≤ 300"))
+            page.get_by_label("Epochs", exact=True).and_(page.locator("input")).fill("1")
+            page.keyboard.press("Tab")
+            time.sleep(0.5)
+            page.get_by_role("button", name="Train", exact=True).click()
+            page.get_by_text("Using your model").wait_for(timeout=300000)
+            rows.append(("memory: peak RSS of the app process after one training (1 epoch), MB",
+                         f"{_rss_peak_mb(proc.pid):.0f}", "", "report"))
+            browser.close()
+        for sessions in (1, 4, 8):
+            rows.append(_concurrent(url, sessions))
+    return rows
+
+
+def _concurrent(url, sessions, per_session=5):
+    from playwright.sync_api import sync_playwright
+
+    from .browser import draw_and_read, launch, open_app, reset_canvas
+    lat, errors = [], []
+    ready = threading.Barrier(sessions)
+
+    def user(k):
+        try:
+            with sync_playwright() as p:
+                b = launch(p)
+                page = b.new_page(viewport={"width": 1400, "height": 900})
+                open_app(page, url)
+                ready.wait(timeout=300)
+                rng = np.random.default_rng(100 + k)
+                for i in range(per_session):
+                    strokes, _ = random_drawing((i + k) % 10, rng)
+                    lat.append(draw_and_read(page, strokes, timeout_ms=30000)[1])
+                    reset_canvas(page, timeout_ms=30000)
+                b.close()
+        except Exception as e:  # counted and reported, not hidden
+            errors.append(f"{type(e).__name__}: {e}"[:200])
+            ready.abort()
+
+    threads = [threading.Thread(target=user, args=(k,)) for k in range(sessions)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    figure = f"p50 {pct(lat, 50):.0f} / p95 {pct(lat, 95):.0f}" if lat else "none"
+    return (f"concurrency: {sessions} browser session(s) drawing at once, mouse-up → Prediction, ms",
+            figure, f"{len(lat)} drawings, {len(errors)} failed sessions", "report")
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    try:
+        cpu = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                   if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    import tensorflow as tf
+    return (f"{cpu}, {os.cpu_count()} cores, {mem:.0f} GiB RAM; {platform.platform()}; Python "
+            f"{platform.python_version()}, TensorFlow {tf.__version__}, Keras {keras.__version__}, numpy {np.__version__}")
+
+
+def main(args) -> int:
+    from .cache import default_model
+    rows = bench_classify(default_model().model) + bench_load() + bench_training()
+    if not args.quick:
+        rows += bench_browser()
+    header = ("what", "ours", "baseline, same run", "target")
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(r) + " |" for r in rows]
+    table = "\n".join(lines)
+    print(table)
+    if args.out:
+        Path(args.out).write_text(
+            "# Benchmarks\n\nMeasured by `make bench` (`python -m mnist_core bench --out BENCHMARKS.md`) on "
+            f"{time.strftime('%Y-%m-%d')}.\n\nMachine: {machine()}.\n\n{table}\n")
+        print(f"written to {args.out}")
+    return 0
