@@ -80,36 +80,40 @@ with st.sidebar:
                         help="Randomly silences hidden units while training: a brake on overfitting.")
     if st.button("Train", type="primary", width="stretch"):
         config = TrainConfig(epochs=int(epochs), batch_size=int(batch_size), augment=augment, dropout=dropout)
-        start_training(config)
-        st.session_state["config"] = config
+        start_training(config)  # at most one job per config: a second click or tab joins the first
+        st.session_state["pending"] = config  # the model in use changes only once it is trained
     if st.session_state.get("config") is not None and st.button("Use the shipped model", width="stretch"):
         st.session_state["config"] = None
 
-    current = st.session_state.get("config")
-    job = get_job(current) if current is not None else None
+    pending = st.session_state.get("pending")
+    job = get_job(pending) if pending is not None else None
 
     @st.fragment(run_every=1.0 if job is not None and job.running else None)
     def training_progress():
-        job = get_job(current) if current is not None else None
+        job = get_job(pending) if pending is not None else None
         if job is None:
-            return
-        if job.error:
-            st.error(f"Training failed: {job.error}")
             return
         if job.running:
             n = len(job.epochs)
             last = job.epochs[-1] if job.epochs else {}
             left = job.seconds_left()
-            text = (f"Epoch {n}/{job.config.epochs}"
+            text = (f"Training: epoch {n}/{job.config.epochs}"
                     + (f" · loss {last['loss']:.4f} · accuracy {last['accuracy']:.4f}" if last else " · starting…")
                     + (f" · {left:.0f} s left" if left is not None else ""))
             st.progress(job.fraction, text=text)
             chart_history({k: [e[k] for e in job.epochs] for k in job.epochs[0]} if job.epochs else {}, 120)
-        elif st.session_state.get("shown_job") != id(job):
-            st.session_state["shown_job"] = id(job)
-            st.rerun()  # training finished: redraw the whole page with the new model
+            st.caption("You can keep drawing meanwhile: the current model reads your digits until this one is ready.")
+            return
+        st.session_state["pending"] = None
+        if job.error:
+            st.session_state["train_error"] = job.error
+        else:
+            st.session_state["config"] = pending
+        st.rerun()  # training finished: redraw the whole page with the new model
 
     training_progress()
+    if st.session_state.get("train_error"):
+        st.error(f"Training failed: {st.session_state.pop('train_error')}")
 
 result = model_in_use()
 (x_train, y_train), (x_test, y_test) = data()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import platform
+import sys
 import statistics
 import tempfile
 import threading
@@ -49,14 +50,11 @@ def bench_classify(model, n=300):
              f"model(x) p50 {pct(direct, 50):.2f}", "p50 ≤ 2")]
 
 
-def bench_training(epochs=3):
-    data = load_mnist()
+def _plain_keras(data, epochs, seed):
+    """The reference notebook's own code, on the same data, epochs and batch size; seconds."""
     (x_train, y_train), (x_test, y_test) = data
-    config = TrainConfig(epochs=epochs)
-    ours = train(config, data=data).seconds
-    # The reference notebook's own code, on the same data, epochs and batch size.
     start = time.perf_counter()
-    keras.utils.set_random_seed(config.seed)
+    keras.utils.set_random_seed(seed)
     model = keras.Sequential([keras.Input(shape=(784,)), keras.layers.Dense(512, activation="relu"),
                               keras.layers.Dense(10, activation="softmax")])
     model.compile(optimizer="rmsprop", loss="categorical_crossentropy", metrics=["accuracy"])
@@ -64,9 +62,20 @@ def bench_training(epochs=3):
     test_images = x_test.reshape((10000, 28 * 28)).astype("float32") / 255
     model.fit(train_images, keras.utils.to_categorical(y_train), epochs=epochs, batch_size=128, verbose=0)
     model.evaluate(test_images, keras.utils.to_categorical(y_test), verbose=0)
-    plain = time.perf_counter() - start
-    return [(f"training, s/epoch incl. test evaluation ({epochs} epochs, batch 128)",
-             f"{ours / epochs:.2f} (ratio {ours / plain:.2f})", f"plain Keras {plain / epochs:.2f}", "ratio ≤ 1.0")]
+    return time.perf_counter() - start
+
+
+def bench_training(epochs=3, rounds=2):
+    """Alternate the two so neither gains from going second; the best round of each."""
+    data = load_mnist()
+    config = TrainConfig(epochs=epochs)
+    ours, plain = [], []
+    for _ in range(rounds):
+        plain.append(_plain_keras(data, epochs, config.seed))
+        ours.append(train(config, data=data).seconds)
+    o, p = min(ours) / epochs, min(plain) / epochs
+    return [(f"training, s/epoch incl. test evaluation ({epochs} epochs, batch 128, best of {rounds})",
+             f"{o:.2f} (ratio {o / p:.2f})", f"plain Keras {p:.2f}", "ratio ≤ 1.0")]
 
 
 def bench_load():
@@ -153,6 +162,7 @@ def _concurrent(url, sessions, per_session=5):
                 b.close()
         except Exception as e:  # counted and reported, not hidden
             errors.append(f"{type(e).__name__}: {e}"[:200])
+            print(f"session {k} failed: {errors[-1]}", file=sys.stderr)
             ready.abort()
 
     threads = [threading.Thread(target=user, args=(k,)) for k in range(sessions)]

@@ -19,7 +19,8 @@ def build_model(config: TrainConfig = TrainConfig()) -> keras.Model:
         layers.append(keras.layers.Dropout(config.dropout))
     layers.append(keras.layers.Dense(10, activation="softmax"))
     model = keras.Sequential(layers, name="mnist_dense")
-    model.compile(optimizer="rmsprop", loss="categorical_crossentropy", metrics=["accuracy"])
+    # XLA compilation: the same maths, measured 10-20% faster per epoch on this CPU (make bench).
+    model.compile(optimizer="rmsprop", loss="categorical_crossentropy", metrics=["accuracy"], jit_compile=True)
     return model
 
 
