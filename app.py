@@ -17,7 +17,9 @@ from streamlit_drawable_canvas import st_canvas  # noqa: E402
 
 from mnist_core import TrainConfig, canvas_to_mnist, default_model, load_mnist, predict_proba  # noqa: E402
 from mnist_core import views  # noqa: E402
-from mnist_core.cache import load_or_train  # noqa: E402
+from mnist_core.cache import cache_key, load_or_train  # noqa: E402
+from mnist_core.drawings import Drawings, DrawingsError, accuracy_on  # noqa: E402
+from mnist_core.evaluate import confusion, confusion_rows  # noqa: E402
 from mnist_core.jobs import get_job, start_training  # noqa: E402
 
 st.set_page_config(page_title="MNIST Draw", page_icon="✏️", layout="wide")
@@ -36,6 +38,18 @@ def shipped():
 @st.cache_resource(show_spinner="Loading the model from the cache…", max_entries=8)
 def cached_model(config: TrainConfig):
     return load_or_train(config)
+
+
+@st.cache_resource(show_spinner=False)
+def drawings_store():
+    return Drawings()  # $MNIST_DRAW_DB, else the user's data folder
+
+
+@st.cache_data(show_spinner="Testing the model on 10,000 digits…", max_entries=8)
+def test_set_report(key: str, _model):
+    """Confusion matrix and mistakes on the MNIST test set; cached per model (by its cache key)."""
+    _, (x_test, y_test) = data()
+    return confusion(_model, x_test, y_test)
 
 
 def model_in_use():
@@ -61,7 +75,7 @@ def chart_history(history: dict, height: int = 220):
     chart = alt.Chart(rows).mark_line(point=True).encode(
         x=alt.X("epoch:Q", axis=alt.Axis(tickMinStep=1)),
         y=alt.Y("value:Q", title=None, scale=alt.Scale(zero=False)),
-        color=alt.Color("split:N", title=None),
+        color=alt.Color("data:N", title=None),
     ).properties(height=height).facet(column=alt.Column("metric:N", title=None)).resolve_scale(y="independent")
     st.altair_chart(chart)
 
@@ -78,8 +92,15 @@ with st.sidebar:
                                "stroke, so the network learns handwriting rather than MNIST's pen.")
     dropout = st.slider("Dropout", 0.0, 0.5, 0.0, 0.05,
                         help="Randomly silences hidden units while training: a brake on overfitting.")
+    try:
+        n_saved, fingerprint = drawings_store().count(), drawings_store().fingerprint()
+    except DrawingsError:
+        n_saved, fingerprint = 0, ""
+    mix = st.checkbox(f"Mix in my drawings ({n_saved} saved)", value=False, disabled=n_saved == 0,
+                      help="Adds your saved drawings (see Your drawings) to the training set.")
     if st.button("Train", type="primary", width="stretch"):
-        config = TrainConfig(epochs=int(epochs), batch_size=int(batch_size), augment=augment, dropout=dropout)
+        config = TrainConfig(epochs=int(epochs), batch_size=int(batch_size), augment=augment, dropout=dropout,
+                             user_drawings=fingerprint if mix else "")
         start_training(config)  # at most one job per config: a second click or tab joins the first
         st.session_state["pending"] = config  # the model in use changes only once it is trained
     if st.session_state.get("config") is not None and st.button("Use the shipped model", width="stretch"):
@@ -131,8 +152,8 @@ else:
                f"{', augmented' if c.augment else ''}{f', dropout {c.dropout:g}' if c.dropout else ''} "
                f"({result.test_accuracy:.2%} on the MNIST test set).", icon=":material/model_training:")
 
-draw_tab, data_tab, net_tab, train_tab = st.tabs(
-    ["✏️ Draw a digit", "1 · The data", "2 · The network", "3 · Training and testing"])
+draw_tab, data_tab, net_tab, train_tab, fail_tab = st.tabs(
+    ["✏️ Draw a digit", "1 · The data", "2 · The network", "3 · Training and testing", "4 · Where it fails"])
 
 # ---------------------------------------------------------------- draw
 with draw_tab:
@@ -170,11 +191,60 @@ with draw_tab:
                 tooltip=["digit", alt.Tooltip("probability:Q", format=".2%")],
             ).properties(height=300, title="All ten probabilities (softmax: they sum to 1)")
             st.altair_chart(chart)
+            if best:
+                label = st.segmented_control("True digit", [str(d) for d in range(10)], default=best["digit"],
+                                             key=f"true-{best['digit']}",
+                                             help="Correct the label if the network got it wrong, then save.")
+                if st.button("Save drawing", disabled=label is None):
+                    try:
+                        drawings_store().save(digit, int(label), int(best["digit"]), canvas.image_bytes,
+                                              cache_key(model_in_use().config))
+                        st.session_state["saved"] = int(label)
+                    except (DrawingsError, ValueError) as e:
+                        st.error(f"Could not save the drawing: {e}")
+                    else:
+                        st.rerun()  # the whole page: "Your drawings" below changes
         st.caption("How the drawing becomes MNIST-like: crop to the ink, bring the stroke to MNIST's pen width, "
                    "scale the longer side to 20 px (anti-aliased), and put the centre of mass at the centre "
                    "of a 28x28 frame, exactly as MNIST's digits were made.")
 
     draw()
+    if "saved" in st.session_state:
+        st.toast(f"Saved as a {st.session_state.pop('saved')}. Reset the canvas (bin icon) for the next one.")
+
+    st.subheader("Your drawings")
+    try:
+        _, dx, dy = drawings_store().arrays()
+    except DrawingsError as e:
+        st.warning(f"Your drawings are unavailable: {e} Drawing and classifying still work.")
+        dx = None
+    if dx is not None and len(dy) == 0:
+        st.caption("Save drawings above and they become a test set of your own handwriting: the page measures "
+                   "every model on them, and a training option mixes them into the training set.")
+    elif dx is not None:
+        acc = accuracy_on(result.model, dx, dy)
+        a, b = st.columns([1, 2])
+        a.metric("Read correctly", f"{acc['correct']} / {acc['total']}", f"{acc['correct'] / acc['total']:.0%}",
+                 delta_color="off", delta_arrow="off")
+        b.dataframe(pd.DataFrame(acc["per_digit"]).set_index("digit").T, width="stretch")
+        if result.config.user_drawings:
+            base = accuracy_on(shipped().model, dx, dy)
+            st.markdown(
+                f"**Effect of training on your drawings:** this model reads {acc['correct']}/{acc['total']} of them "
+                f"and {result.test_accuracy:.2%} of the MNIST test set; the shipped model reads "
+                f"{base['correct']}/{base['total']} and {shipped().test_accuracy:.2%}. Drawings saved before this "
+                "training were in its training data, so only new ones measure it fairly.")
+        gallery = st.columns(12)
+        for i, (img, lab, pred) in enumerate(list(zip(dx, dy, acc["predicted"]))[-12:]):
+            gallery[i].image(views.pixel_view(img, 2), caption=f"{lab}" + ("" if lab == pred else f" (read {pred})"))
+        e1, e2, _ = st.columns([1, 1, 2])
+        e1.download_button("Export (.npz)", drawings_store().export_npz(), file_name="my-drawings.npz",
+                           help="x: (n, 28, 28) uint8 and y: (n,) uint8, shaped like load_mnist's arrays.")
+        with e2.popover("Delete all"):
+            st.write(f"Delete all {len(dy)} saved drawings? This cannot be undone.")
+            if st.button("Yes, delete them", type="primary"):
+                drawings_store().delete()
+                st.rerun()
 
 # ---------------------------------------------------------------- data
 with data_tab:
@@ -259,5 +329,48 @@ with train_tab:
     else:
         st.markdown("**No overfitting gap here.** With augmentation or dropout the training accuracy is measured "
                     "on distorted or partly silenced inputs, which are harder than the clean test images.")
-    st.markdown("**Loss and accuracy per epoch** (on the training data)")
+    gap_numbers = views.overfitting_gap(result.history)
+    if gap_numbers:
+        st.markdown(f"**Overfitting in numbers.** After epoch 1 the training accuracy was "
+                    f"{gap_numbers['first']:+.2%} above the test accuracy; after epoch {gap_numbers['epochs']} it is "
+                    f"{gap_numbers['last']:+.2%}. The training loss is {gap_numbers['train_loss']:.4f}, the test loss "
+                    f"{gap_numbers['test_loss']:.4f}. Train with more epochs and watch the lines part.")
+    st.markdown("**Loss and accuracy per epoch**, on the training data and on the test set (measured after every "
+                "epoch, never used to steer training)")
     chart_history(result.history)
+
+# ---------------------------------------------------------------- where it fails
+with fail_tab:
+    report = test_set_report(cache_key(result.config) + result.source, result.model)
+    st.subheader(f"{len(report['mistakes'])} of 10,000 test digits misread ({report['accuracy']:.2%} right)")
+    left, right = st.columns([1.2, 1])
+    with left:
+        heat = alt.Chart(pd.DataFrame(confusion_rows(report["matrix"]))).encode(
+            x=alt.X("predicted:N", title="predicted digit", axis=alt.Axis(labelAngle=0)),
+            y=alt.Y("true:N", title="true digit"))
+        cells = heat.mark_rect().encode(color=alt.Color("count:Q", scale=alt.Scale(type="symlog", scheme="blues"),
+                                                        legend=None), tooltip=["true", "predicted", "count"])
+        labels = heat.mark_text(fontSize=11).encode(
+            text="count:Q", color=alt.condition(alt.datum.count > 300, alt.value("white"), alt.value("black")))
+        st.markdown("**Confusion matrix** (rows: the true digit; columns: what the network said)")
+        st.altair_chart((cells + labels).properties(height=380))
+    with right:
+        st.markdown("**Accuracy per digit**")
+        st.dataframe(pd.DataFrame({"digit": [str(d) for d in range(10)],
+                                   "accuracy": report["per_digit_accuracy"]}),
+                     column_config={"accuracy": st.column_config.ProgressColumn(
+                         "accuracy", format="percent", min_value=0.9, max_value=1.0)},
+                     hide_index=True, height=390)
+    st.markdown("**Misread test digits**, most confident mistakes first")
+    f1, f2, _ = st.columns([1, 1, 2])
+    any_digit = ["any"] + [str(d) for d in range(10)]
+    true_filter = f1.selectbox("True digit", any_digit, key="filter_true")
+    pred_filter = f2.selectbox("Predicted digit", any_digit, key="filter_pred")
+    shown = [m for m in report["mistakes"] if true_filter in ("any", str(m["true"]))
+             and pred_filter in ("any", str(m["predicted"]))]
+    if not shown:
+        st.caption("No mistakes of that kind.")
+    cols = st.columns(10)
+    for i, m in enumerate(shown[:30]):
+        cols[i % 10].image(views.pixel_view(x_test[m["index"]], 3),
+                           caption=f"{m['true']} read as {m['predicted']} ({m['confidence']:.0%})")

@@ -37,6 +37,8 @@ class TrainConfig:
     dropout: float = 0.0
     # Fraction of the training set held out to measure overfitting per epoch (as Keras's fit does).
     validation_split: float = 0.0
+    # Fingerprint of the user's saved drawings to mix into training ("" for none); see drawings.py.
+    user_drawings: str = ""
 
     def __post_init__(self):
         _check_int("epochs", self.epochs, 1, 200)
@@ -46,6 +48,8 @@ class TrainConfig:
             raise ValueError(f"augment must be True or False, got {self.augment!r}")
         _check_float("dropout", self.dropout, 0.0, 1.0, hi_open=True)
         _check_float("validation_split", self.validation_split, 0.0, 0.5)
+        if not isinstance(self.user_drawings, str):
+            raise ValueError(f"user_drawings must be a fingerprint string, got {self.user_drawings!r}")
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)

@@ -59,42 +59,76 @@ class TrainResult:
 
 
 class _Progress(keras.callbacks.Callback):
-    """Collects per-epoch logs and hands them to on_epoch(epoch, logs), epoch 1-based."""
+    """Collects per-epoch logs and hands them to on_epoch(epoch, logs), epoch 1-based.
+
+    Keras's validation metrics (val_*) are on the test set unless a validation split was held
+    out; then `also` holds the test set, measured here.
+    """
 
     def __init__(self, on_epoch: OnEpoch | None, history: dict[str, list[float]]):
         super().__init__()
-        self.on_epoch, self.history = on_epoch, history
+        self.on_epoch, self.history, self.also = on_epoch, history, None
 
     def on_epoch_end(self, epoch, logs=None):
         logs = {k: float(v) for k, v in (logs or {}).items()}
+        if self.also is None:
+            logs = {("test_" + k[4:] if k.startswith("val_") else k): v for k, v in logs.items()}
+        else:
+            loss, acc = self.model.evaluate(*self.also, batch_size=1024, verbose=0)
+            logs.update(test_loss=float(loss), test_accuracy=float(acc))
         for k, v in logs.items():
             self.history.setdefault(k, []).append(v)
         if self.on_epoch is not None:
             self.on_epoch(epoch + 1, logs)
 
 
-def train(config: TrainConfig = TrainConfig(), on_epoch: OnEpoch | None = None, data=None) -> TrainResult:
-    """Train the network for config; data defaults to load_mnist()."""
+def _mix_in_drawings(config: TrainConfig, x: np.ndarray, y: np.ndarray, drawings):
+    """Append the user's saved drawings, repeated so that they make up about 2% of an epoch."""
+    from .drawings import Drawings
+    store = drawings if drawings is not None else Drawings()
+    if store.fingerprint() != config.user_drawings:
+        raise ValueError("user_drawings does not match the saved drawings (they changed since this "
+                         "setting was chosen); choose it again")
+    _, dx, dy = store.arrays()
+    repeat = int(np.clip(round(0.02 * len(x) / len(dy)), 1, 50))
+    mixed = {"count": int(len(dy)), "repeated": repeat}
+    return np.concatenate([x, np.tile(dx, (repeat, 1, 1))]), np.concatenate([y, np.tile(dy, repeat)]), mixed
+
+
+def train(config: TrainConfig = TrainConfig(), on_epoch: OnEpoch | None = None, data=None,
+          drawings=None) -> TrainResult:
+    """Train the network for config; data defaults to load_mnist(), drawings to the user's database.
+
+    After every epoch the model is also measured on the test set (history's test_loss and
+    test_accuracy: watched, never used to steer training), so overfitting shows as it grows.
+    """
     start = time.perf_counter()
     keras.utils.set_random_seed(config.seed)
     (x_train, y_train), (x_test, y_test) = data if data is not None else load_mnist()
     n_val = int(len(x_train) * config.validation_split)
     n_fit = len(x_train) - n_val
-    y_fit = prepare_labels(y_train[:n_fit])
-    validation = (prepare_images(x_train[n_fit:]), prepare_labels(y_train[n_fit:])) if n_val else None
-    model = build_model(config)
+    x_fit_raw, y_fit_raw = x_train[:n_fit], y_train[:n_fit]
+    extra = {}
+    if config.user_drawings:
+        x_fit_raw, y_fit_raw, extra["user_drawings"] = _mix_in_drawings(config, x_fit_raw, y_fit_raw, drawings)
+    y_fit = prepare_labels(y_fit_raw)
+    test = (prepare_images(x_test), prepare_labels(y_test))
     history: dict[str, list[float]] = {}
-    fit = dict(batch_size=config.batch_size, validation_data=validation, verbose=0,
-               callbacks=[_Progress(on_epoch, history)])
+    progress = _Progress(on_epoch, history)
+    if n_val:
+        validation = (prepare_images(x_train[n_fit:]), prepare_labels(y_train[n_fit:]))
+        progress.also = test
+    else:
+        validation = test  # Keras's per-epoch validation, on the test set; renamed test_* below
+    model = build_model(config)
+    fit = dict(batch_size=config.batch_size, validation_data=validation, verbose=0, callbacks=[progress])
     if config.augment:
         # A fresh random distortion of every training image each epoch.
         rng = np.random.default_rng(config.seed)
         for epoch in range(config.epochs):
-            x_fit = prepare_images(augment_batch(x_train[:n_fit], rng))
+            x_fit = prepare_images(augment_batch(x_fit_raw, rng))
             model.fit(x_fit, y_fit, initial_epoch=epoch, epochs=epoch + 1, **fit)
     else:
-        model.fit(prepare_images(x_train[:n_fit]), y_fit, epochs=config.epochs, **fit)
-    test_loss, test_accuracy = model.evaluate(
-        prepare_images(x_test), prepare_labels(y_test), batch_size=1024, verbose=0)
-    return TrainResult(model, config, history, float(test_loss), float(test_accuracy),
-                       time.perf_counter() - start)
+        model.fit(prepare_images(x_fit_raw), y_fit, epochs=config.epochs, **fit)
+    return TrainResult(model, config, history, history["test_loss"][-1], history["test_accuracy"][-1],
+                       time.perf_counter() - start, extra=extra)

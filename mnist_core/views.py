@@ -51,13 +51,25 @@ def preparation_example(image: np.ndarray, label: int) -> dict:
 
 
 def history_rows(history: dict[str, list[float]]) -> list[dict]:
-    """Per-epoch metrics as long-form rows {epoch, metric, value, split} for a chart."""
+    """Per-epoch metrics as long-form rows {epoch, metric, value, data} for a chart."""
     rows = []
     for name, values in history.items():
-        split = "validation" if name.startswith("val_") else "training"
+        data, metric = next(((label, name[len(prefix):]) for prefix, label in
+                             (("val_", "validation"), ("test_", "test")) if name.startswith(prefix)),
+                            ("training", name))
         for epoch, value in enumerate(values, start=1):
-            rows.append({"epoch": epoch, "metric": name.removeprefix("val_"), "split": split, "value": value})
+            rows.append({"epoch": epoch, "metric": metric, "data": data, "value": value})
     return rows
+
+
+def overfitting_gap(history: dict[str, list[float]]) -> dict | None:
+    """Training minus test accuracy at the first and the last epoch, or None without test metrics."""
+    if "test_accuracy" not in history or not history.get("accuracy"):
+        return None
+    first = history["accuracy"][0] - history["test_accuracy"][0]
+    last = history["accuracy"][-1] - history["test_accuracy"][-1]
+    return {"first": first, "last": last, "epochs": len(history["accuracy"]),
+            "train_loss": history["loss"][-1], "test_loss": history["test_loss"][-1]}
 
 
 def probability_rows(probs: np.ndarray | None) -> list[dict]:

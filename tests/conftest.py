@@ -3,6 +3,7 @@ import tempfile
 
 # Tests never touch the user's cache: one fresh cache folder for the whole run (set before import).
 os.environ["MNIST_DRAW_CACHE_DIR"] = tempfile.mkdtemp(prefix="mnist-draw-test-cache-")
+os.environ["MNIST_DRAW_DB"] = os.path.join(tempfile.mkdtemp(prefix="mnist-draw-test-db-"), "drawings.sqlite")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import pytest  # noqa: E402

@@ -87,3 +87,37 @@ def test_train_one_epoch_updates_the_test_metrics(at):
     assert metric(at, "Test accuracy") == f"{job.result.test_accuracy:.2%}"
     assert metric(at, "Test loss") == f"{job.result.test_loss:.4f}"
     assert any("Using your model" in s.value for s in at.success)
+
+
+def test_save_a_corrected_drawing_and_see_it_under_your_drawings(at):
+    from mnist_core.drawings import Drawings
+    store = Drawings()
+    before = store.count()
+    at.session_state["canvas"] = canvas_value(drawn(7))
+    at.run()
+    assert metric(at, "Prediction") == "7"
+    at.segmented_control[0].set_value("1")  # the user says it is a 1 (a correction)
+    next(b for b in at.button if b.label == "Save drawing").click()
+    at.run()
+    assert not at.exception
+    assert store.count() == before + 1
+    _, _, y = store.arrays()
+    assert y[-1] == 1
+    assert metric(at, "Read correctly").endswith(f"/ {before + 1}")
+
+
+def test_a_corrupt_drawings_database_leaves_the_page_working(at):
+    from mnist_core.drawings import Drawings
+    path = Drawings().path
+    saved = path.read_bytes() if path.exists() else None
+    path.write_bytes(b"not a database at all" * 200)
+    try:
+        at.session_state["canvas"] = canvas_value(drawn(3))
+        at.run()
+        assert not at.exception
+        assert metric(at, "Prediction") == "3"
+        assert any("Your drawings are unavailable" in w.value for w in at.warning)
+    finally:
+        path.unlink()
+        if saved is not None:
+            path.write_bytes(saved)

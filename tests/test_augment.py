@@ -1,0 +1,18 @@
+import numpy as np
+
+from mnist_core import predict_proba
+from mnist_core.augment import augment_batch
+
+
+def test_augmented_digits_stay_readable_and_vary(mnist, one_epoch):
+    (x, y), _ = mnist
+    a = augment_batch(x[:2000], np.random.default_rng(0))
+    b = augment_batch(x[:2000], np.random.default_rng(1))
+    assert a.shape == (2000, 28, 28) and a.dtype == np.uint8
+    assert np.array_equal(a, augment_batch(x[:2000], np.random.default_rng(0)))  # reproducible
+    assert np.abs(a.astype(int) - b).mean() > 10  # each draw distorts differently
+    assert (a.max(axis=(1, 2)) > 200).all()  # strokes keep full ink, as drawings have
+    model = one_epoch[0].model
+    clean = (predict_proba(model, x[:2000]).argmax(1) == y[:2000]).mean()
+    warped = (predict_proba(model, a).argmax(1) == y[:2000]).mean()
+    assert warped > 0.8 and warped < clean  # harder, but still the same digits

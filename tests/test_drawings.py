@@ -1,0 +1,86 @@
+"""The user's drawings database: saving, reading, exporting, concurrency and damage."""
+
+import io
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mnist_core import TrainConfig, train
+from mnist_core.drawings import Drawings, DrawingsError, accuracy_on
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_saved_drawings_come_back_shaped_like_mnist(tmp_path, mnist):
+    store = Drawings(tmp_path / "d.sqlite")
+    (x, y), _ = mnist
+    for i in range(5):
+        store.save(x[i].astype(np.float32) / 255, int(y[i]), predicted_label=int(y[i]), canvas_png=b"png")
+    ids, dx, dy = store.arrays()
+    assert dx.shape == (5, 28, 28) and dx.dtype == np.uint8 and dy.dtype == np.uint8
+    assert np.array_equal(dx, x[:5]) and np.array_equal(dy, y[:5])
+    with np.load(io.BytesIO(store.export_npz())) as z:  # export round-trips through numpy
+        assert np.array_equal(z["x"], x[:5]) and np.array_equal(z["y"], y[:5])
+    assert store.delete([ids[0]]) == 1 and store.count() == 4
+    assert store.delete() == 4 and store.count() == 0 and store.fingerprint() == ""
+
+
+@pytest.mark.parametrize("image, label, error", [
+    (np.zeros((27, 28)), 3, "28x28"),
+    (np.zeros((28, 28)), 10, "0-9"),
+    (np.zeros((28, 28)), -1, "0-9"),
+])
+def test_bad_drawings_are_refused_with_a_reason(tmp_path, image, label, error):
+    with pytest.raises(ValueError, match=error):
+        Drawings(tmp_path / "d.sqlite").save(image, label)
+
+
+SAVER = """
+import sys, numpy as np
+from mnist_core.drawings import Drawings
+store = Drawings(sys.argv[1])
+for i in range(40):
+    store.save(np.full((28, 28), i, np.uint8), i % 10, model_key=sys.argv[2])
+"""
+
+
+def test_concurrent_saves_from_two_sessions_and_two_processes_lose_nothing(tmp_path):
+    path = tmp_path / "d.sqlite"
+    procs = [subprocess.Popen([sys.executable, "-c", SAVER, str(path), f"proc{k}"], cwd=ROOT) for k in range(2)]
+    store = Drawings(path)
+    threads = [threading.Thread(target=lambda: [store.save(np.zeros((28, 28), np.uint8), 1) for _ in range(40)])
+               for _ in range(2)]  # two app sessions are two threads of one server
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert [p.wait(120) for p in procs] == [0, 0]
+    ids, _, _ = store.arrays()
+    assert store.count() == 160 and len(set(ids.tolist())) == 160
+
+
+@pytest.mark.parametrize("damage", [b"this is not a database" * 100, b"SQLite format 3\x00" + b"\xff" * 5000])
+def test_a_corrupt_database_gives_a_clear_error(tmp_path, damage):
+    path = tmp_path / "d.sqlite"
+    path.write_bytes(damage)
+    with pytest.raises(DrawingsError, match="d.sqlite"):
+        Drawings(path).arrays()
+
+
+def test_training_can_mix_in_the_drawings(tmp_path, mnist):
+    store = Drawings(tmp_path / "d.sqlite")
+    (x, y), _ = mnist
+    for i in range(50):
+        store.save(x[-1 - i], int(y[-1 - i]))
+    config = TrainConfig(epochs=1, batch_size=2048, user_drawings=store.fingerprint())
+    result = train(config, data=mnist, drawings=store)
+    _, dx, dy = store.arrays()
+    assert result.extra["user_drawings"] == {"count": 50, "repeated": 24}  # 2% of 60,000 images
+    assert accuracy_on(result.model, dx, dy)["total"] == 50 and result.test_accuracy > 0.85
+    store.save(x[0], int(y[0]))  # the set changed: the old setting no longer describes it
+    with pytest.raises(ValueError, match="user_drawings"):
+        train(config, data=mnist, drawings=store)
