@@ -192,9 +192,9 @@ with draw_tab:
             ).properties(height=300, title="All ten probabilities (softmax: they sum to 1)")
             st.altair_chart(chart)
             if best:
-                label = st.segmented_control("True digit", [str(d) for d in range(10)], default=best["digit"],
-                                             key=f"true-{best['digit']}",
-                                             help="Correct the label if the network got it wrong, then save.")
+                label = st.selectbox("Correct label", [str(d) for d in range(10)], index=int(best["digit"]),
+                                     key=f"true-{best['digit']}",
+                                     help="Correct the label if the network got it wrong, then save.")
                 if st.button("Save drawing", disabled=label is None):
                     try:
                         drawings_store().save(digit, int(label), int(best["digit"]), canvas.image_bytes,
@@ -364,8 +364,8 @@ with fail_tab:
     st.markdown("**Misread test digits**, most confident mistakes first")
     f1, f2, _ = st.columns([1, 1, 2])
     any_digit = ["any"] + [str(d) for d in range(10)]
-    true_filter = f1.selectbox("True digit", any_digit, key="filter_true")
-    pred_filter = f2.selectbox("Predicted digit", any_digit, key="filter_pred")
+    true_filter = f1.selectbox("Filter: true digit", any_digit, key="filter_true")
+    pred_filter = f2.selectbox("Filter: predicted digit", any_digit, key="filter_pred")
     shown = [m for m in report["mistakes"] if true_filter in ("any", str(m["true"]))
              and pred_filter in ("any", str(m["predicted"]))]
     if not shown:

@@ -7,9 +7,11 @@ import json
 import shlex
 import sys
 import time
+from pathlib import Path
 
 from . import TrainConfig, default_model, load_mnist, load_or_train, predict_proba, train
 from .cache import write_entry
+from .drawings import Drawings, DrawingsError, accuracy_on
 from .paths import DEFAULT_MODEL_DIR
 
 
@@ -71,8 +73,21 @@ def cmd_evaluate(a: argparse.Namespace) -> int:
     _, (x_test, y_test) = load_mnist()
     probs = predict_proba(result.model, x_test)
     acc = float((probs.argmax(1) == y_test).mean())
-    print(json.dumps({"model": a.model, "config": result.config.to_dict(),
-                      "test_accuracy": round(acc, 4), "recorded_test_accuracy": round(result.test_accuracy, 4)}))
+    report = {"model": a.model, "config": result.config.to_dict(),
+              "test_accuracy": round(acc, 4), "recorded_test_accuracy": round(result.test_accuracy, 4)}
+    if a.drawings:
+        _, dx, dy = Drawings(a.db).arrays()
+        mine = accuracy_on(result.model, dx, dy)
+        mine.pop("predicted", None)
+        report["your_drawings"] = mine
+    print(json.dumps(report))
+    return 0
+
+
+def cmd_export_drawings(a: argparse.Namespace) -> int:
+    store = Drawings(a.db)
+    Path(a.out).write_bytes(store.export_npz())
+    print(f"{store.count()} drawings from {store.path} written to {a.out} (x: (n, 28, 28) uint8, y: (n,) uint8)")
     return 0
 
 
@@ -104,10 +119,17 @@ def main(argv=None) -> int:
                        help="the shipped model, or the one the config options below train")
         _config_args(e)
         e.add_argument("--cache-dir")
+        if name == "evaluate":
+            e.add_argument("--drawings", action="store_true", help="also report accuracy on your saved drawings")
+            e.add_argument("--db", help="drawings database (default: $MNIST_DRAW_DB or the user data folder)")
         if name == "bench-drawn":
             e.add_argument("--per-digit", type=int, default=120, help="drawings per digit (default 120)")
             e.add_argument("--bench-seed", type=int, default=2026, help="seed of the drawings")
         e.set_defaults(func=func)
+    x = sub.add_parser("export-drawings", help="write your saved drawings to an .npz (x, y like load_mnist)")
+    x.add_argument("--out", default="my-drawings.npz")
+    x.add_argument("--db", help="drawings database (default: $MNIST_DRAW_DB or the user data folder)")
+    x.set_defaults(func=cmd_export_drawings)
     b = sub.add_parser("bench", help="speed and memory benchmarks, each beside its baseline")
     b.add_argument("--quick", action="store_true", help="fewer repetitions and no browser parts")
     b.add_argument("--out", help="also write the table as Markdown to this file")
@@ -115,7 +137,7 @@ def main(argv=None) -> int:
     a = p.parse_args(argv)
     try:
         return a.func(a)
-    except ValueError as e:  # bad settings: one clear line, no traceback
+    except (ValueError, DrawingsError) as e:  # bad settings or files: one clear line, no traceback
         print(f"error: {e}", file=sys.stderr)
         return 2
 

@@ -31,12 +31,15 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def app_server(cache_dir: str | Path | None = None, timeout: float = 60, log: Path | None = None):
+def app_server(cache_dir: str | Path | None = None, timeout: float = 60, log: Path | None = None,
+               db: str | Path | None = None):
     """`streamlit run app.py` on a free loopback port; yields (url, seconds until healthy, process)."""
     port = free_port()
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
     if cache_dir is not None:
         env["MNIST_DRAW_CACHE_DIR"] = str(cache_dir)
+    if db is not None:
+        env["MNIST_DRAW_DB"] = str(db)
     cmd = [sys.executable, "-m", "streamlit", "run", str(PROJECT_DIR / "app.py"),
            "--server.headless=true", f"--server.port={port}", "--server.address=127.0.0.1",
            "--browser.gatherUsageStats=false", "--server.fileWatcherType=none"]

@@ -96,7 +96,7 @@ def test_save_a_corrected_drawing_and_see_it_under_your_drawings(at):
     at.session_state["canvas"] = canvas_value(drawn(7))
     at.run()
     assert metric(at, "Prediction") == "7"
-    at.segmented_control[0].set_value("1")  # the user says it is a 1 (a correction)
+    next(s for s in at.selectbox if s.label == "Correct label").set_value("1")  # the user corrects it
     next(b for b in at.button if b.label == "Save drawing").click()
     at.run()
     assert not at.exception

@@ -17,8 +17,10 @@ sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
 def server(tmp_path_factory):
     import os
     assert os.path.exists(CHROMIUM), f"the browser tests need Chromium at {CHROMIUM} (apt-get install chromium)"
-    with app_server(cache_dir=tmp_path_factory.mktemp("cache"), log=tmp_path_factory.mktemp("log") / "app.log") as s:
-        yield s
+    db = tmp_path_factory.mktemp("db") / "drawings.sqlite"
+    with app_server(cache_dir=tmp_path_factory.mktemp("cache"), log=tmp_path_factory.mktemp("log") / "app.log",
+                    db=db) as s:
+        yield (*s, db)
 
 
 @pytest.fixture(scope="module")
@@ -70,3 +72,39 @@ def test_train_button_trains_and_the_page_keeps_working(page):
     strokes, _ = random_drawing(4, np.random.default_rng(1))
     shown, _ = draw_and_read(page, strokes)
     assert shown in "0123456789" and no_exception(page)
+
+
+def test_where_it_fails_shows_the_confusion_matrix_and_the_mistakes(page):
+    page.get_by_role("tab", name="4 · Where it fails").click()
+    page.get_by_text("test digits misread").wait_for(timeout=60000)
+    page.get_by_text("Confusion matrix").wait_for()
+    assert page.get_by_text(" read as ").count() >= 10  # the gallery of misread digits
+    page.get_by_label("Filter: true digit").click()
+    page.get_by_role("option", name="4", exact=True).click()
+    page.wait_for_timeout(1500)
+    captions = page.get_by_text(" read as ").all_inner_texts()
+    assert captions and all(c.startswith("4 read as") for c in captions)
+    assert no_exception(page)
+
+
+def test_save_a_corrected_drawing_then_export(page, server):
+    from mnist_core.drawings import Drawings
+    store = Drawings(server[3])
+    before = store.count()
+    strokes, _ = random_drawing(7, np.random.default_rng(3))
+    shown, _ = draw_and_read(page, strokes)
+    page.get_by_label("Correct label").click()
+    page.get_by_role("option", name="2", exact=True).click()  # say it is a 2
+    page.wait_for_timeout(800)
+    page.get_by_role("button", name="Save drawing").click()
+    page.get_by_text("Read correctly").wait_for(timeout=30000)
+    page.wait_for_timeout(1000)
+    assert store.count() == before + 1
+    _, x, y = store.arrays()
+    assert y[-1] == 2 and x[-1].max() > 200  # the 28x28 image the network saw, as uint8
+    assert f"/ {before + 1}" in page.locator('[data-testid="stMetric"]', has_text="Read correctly").inner_text()
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Export (.npz)").click()
+    with np.load(download.value.path()) as z:
+        assert np.array_equal(z["x"], x) and np.array_equal(z["y"], y)
+    assert no_exception(page)

@@ -48,3 +48,26 @@ def test_evaluate_the_shipped_model_on_the_test_set():
     report = json.loads(out.stdout.strip().splitlines()[-1])
     assert report["test_accuracy"] >= 0.98
     assert report["test_accuracy"] == pytest.approx(report["recorded_test_accuracy"], abs=1e-3)
+
+
+def test_export_and_evaluate_saved_drawings(tmp_path, mnist):
+    import numpy as np
+
+    from mnist_core.drawings import Drawings
+    db = tmp_path / "d.sqlite"
+    (x, y), _ = mnist
+    for i in range(6):
+        Drawings(db).save(x[i], int(y[i]))
+    out = run("export-drawings", "--db", str(db), "--out", str(tmp_path / "mine.npz"))
+    assert out.returncode == 0 and "6 drawings" in out.stdout
+    with np.load(tmp_path / "mine.npz") as z:
+        assert np.array_equal(z["x"], x[:6]) and np.array_equal(z["y"], y[:6])
+    report = json.loads(run("evaluate", "--drawings", "--db", str(db)).stdout.strip().splitlines()[-1])
+    assert report["your_drawings"]["total"] == 6
+
+
+def test_a_corrupt_drawings_database_is_one_clear_line(tmp_path):
+    db = tmp_path / "d.sqlite"
+    db.write_bytes(b"garbage" * 500)
+    out = run("export-drawings", "--db", str(db), "--out", str(tmp_path / "x.npz"))
+    assert out.returncode == 2 and "d.sqlite" in out.stderr and "Traceback" not in out.stderr
