@@ -15,4 +15,6 @@ def test_augmented_digits_stay_readable_and_vary(mnist, one_epoch):
     model = one_epoch[0].model
     clean = (predict_proba(model, x[:2000]).argmax(1) == y[:2000]).mean()
     warped = (predict_proba(model, a).argmax(1) == y[:2000]).mean()
-    assert warped > 0.8 and warped < clean  # harder, but still the same digits
+    assert 0.5 < warped < clean  # harder for a model that never saw distortions, but the same digits
+    from mnist_core import default_model  # trained on such distortions: reads them nearly all
+    assert (predict_proba(default_model().model, a).argmax(1) == y[:2000]).mean() > 0.9

@@ -39,6 +39,14 @@ def page(browser, server):
     page.close()
 
 
+def choose(page, label, option):
+    """Pick an option of a Streamlit selectbox by typing it, as a keyboard user does."""
+    box = page.get_by_label(label, exact=True)
+    box.click()
+    box.fill(option)
+    page.keyboard.press("Enter")
+
+
 def no_exception(page):
     return page.locator('[data-testid="stException"]').count() == 0
 
@@ -79,8 +87,7 @@ def test_where_it_fails_shows_the_confusion_matrix_and_the_mistakes(page):
     page.get_by_text("test digits misread").wait_for(timeout=60000)
     page.get_by_text("Confusion matrix").wait_for()
     assert page.get_by_text(" read as ").count() >= 10  # the gallery of misread digits
-    page.get_by_label("Filter: true digit").click()
-    page.get_by_role("option", name="4", exact=True).click()
+    choose(page, "Filter: true digit", "4")
     page.wait_for_timeout(1500)
     captions = page.get_by_text(" read as ").all_inner_texts()
     assert captions and all(c.startswith("4 read as") for c in captions)
@@ -93,8 +100,7 @@ def test_save_a_corrected_drawing_then_export(page, server):
     before = store.count()
     strokes, _ = random_drawing(7, np.random.default_rng(3))
     shown, _ = draw_and_read(page, strokes)
-    page.get_by_label("Correct label").click()
-    page.get_by_role("option", name="2", exact=True).click()  # say it is a 2
+    choose(page, "Correct label", "2")  # say it is a 2
     page.wait_for_timeout(800)
     page.get_by_role("button", name="Save drawing").click()
     page.get_by_text("Read correctly").wait_for(timeout=30000)
