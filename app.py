@@ -122,7 +122,7 @@ with st.sidebar:
                     + (f" · loss {last['loss']:.4f} · accuracy {last['accuracy']:.4f}" if last else " · starting…")
                     + (f" · {left:.0f} s left" if left is not None else ""))
             st.progress(job.fraction, text=text)
-            chart_history({k: [e[k] for e in job.epochs] for k in job.epochs[0]} if job.epochs else {}, 120)
+            chart_history(job.history, 120)
             st.caption("You can keep drawing meanwhile: the current model reads your digits until this one is ready.")
             return
         st.session_state["pending"] = None

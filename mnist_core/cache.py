@@ -80,11 +80,6 @@ def _entry_paths(config: TrainConfig, cache_dir: str | Path | None) -> tuple[str
     return key, folder / f"{key}.keras", folder / f"{key}.json"
 
 
-def is_cached(config: TrainConfig, cache_dir: str | Path | None = None) -> bool:
-    """Whether load_or_train would (most likely) load rather than train."""
-    return _entry_paths(config, cache_dir)[2].exists()
-
-
 def load_or_train(config: TrainConfig = TrainConfig(), cache_dir: str | Path | None = None,
                   on_epoch: OnEpoch | None = None) -> TrainResult:
     """The cached model for config if there is a sound one, else train it and cache it."""

@@ -33,6 +33,12 @@ class TrainingJob:
     def fraction(self) -> float:
         return len(self.epochs) / self.config.epochs
 
+    @property
+    def history(self) -> dict[str, list[float]]:
+        """Metric name -> one value per finished epoch, like TrainResult.history."""
+        epochs = list(self.epochs)
+        return {k: [e[k] for e in epochs] for k in epochs[0]} if epochs else {}
+
     def seconds_left(self) -> float | None:
         if not self.epochs:
             return None

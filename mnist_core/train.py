@@ -13,6 +13,7 @@ from .augment import augment_batch
 from .config import TrainConfig
 from .data import load_mnist
 from .model import build_model, prepare_images, prepare_labels
+from .predict import predict_proba
 
 OnEpoch = Callable[[int, dict], None]
 
@@ -58,24 +59,27 @@ class TrainResult:
         )
 
 
-class _Progress(keras.callbacks.Callback):
-    """Collects per-epoch logs and hands them to on_epoch(epoch, logs), epoch 1-based.
+def test_metrics(model: keras.Model, x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """Categorical cross-entropy and accuracy of model on (n, 784) images and (n,) labels.
 
-    Keras's validation metrics (val_*) are on the test set unless a validation split was held
-    out; then `also` holds the test set, measured here.
+    The same figures as model.evaluate, computed through predict_proba's numpy forward pass:
+    ~0.05 s for the test set against ~0.2 s and a compiled test function for Keras's.
     """
+    probs = predict_proba(model, x)  # (n, 10)
+    loss = float(-np.log(np.clip(probs[np.arange(len(y)), y], 1e-7, 1.0)).mean())  # Keras clips alike
+    return loss, float((probs.argmax(axis=1) == y).mean())
 
-    def __init__(self, on_epoch: OnEpoch | None, history: dict[str, list[float]]):
+
+class _Progress(keras.callbacks.Callback):
+    """After each epoch: measures the test set, records the logs, calls on_epoch(epoch, logs) (1-based)."""
+
+    def __init__(self, on_epoch: OnEpoch | None, history: dict[str, list[float]], test: tuple):
         super().__init__()
-        self.on_epoch, self.history, self.also = on_epoch, history, None
+        self.on_epoch, self.history, self.test = on_epoch, history, test
 
     def on_epoch_end(self, epoch, logs=None):
         logs = {k: float(v) for k, v in (logs or {}).items()}
-        if self.also is None:
-            logs = {("test_" + k[4:] if k.startswith("val_") else k): v for k, v in logs.items()}
-        else:
-            loss, acc = self.model.evaluate(*self.also, batch_size=1024, verbose=0)
-            logs.update(test_loss=float(loss), test_accuracy=float(acc))
+        logs["test_loss"], logs["test_accuracy"] = test_metrics(self.model, *self.test)
         for k, v in logs.items():
             self.history.setdefault(k, []).append(v)
         if self.on_epoch is not None:
@@ -100,7 +104,8 @@ def train(config: TrainConfig = TrainConfig(), on_epoch: OnEpoch | None = None, 
     """Train the network for config; data defaults to load_mnist(), drawings to the user's database.
 
     After every epoch the model is also measured on the test set (history's test_loss and
-    test_accuracy: watched, never used to steer training), so overfitting shows as it grows.
+    test_accuracy: watched, never used to steer training), so overfitting shows as it grows;
+    the last epoch's figures are the result's test_loss and test_accuracy.
     """
     start = time.perf_counter()
     keras.utils.set_random_seed(config.seed)
@@ -112,16 +117,12 @@ def train(config: TrainConfig = TrainConfig(), on_epoch: OnEpoch | None = None, 
     if config.user_drawings:
         x_fit_raw, y_fit_raw, extra["user_drawings"] = _mix_in_drawings(config, x_fit_raw, y_fit_raw, drawings)
     y_fit = prepare_labels(y_fit_raw)
-    test = (prepare_images(x_test), prepare_labels(y_test))
     history: dict[str, list[float]] = {}
-    progress = _Progress(on_epoch, history)
-    if n_val:
-        validation = (prepare_images(x_train[n_fit:]), prepare_labels(y_train[n_fit:]))
-        progress.also = test
-    else:
-        validation = test  # Keras's per-epoch validation, on the test set; renamed test_* below
+    progress = _Progress(on_epoch, history, (prepare_images(x_test), y_test))
+    validation = (prepare_images(x_train[n_fit:]), prepare_labels(y_train[n_fit:])) if n_val else None
     model = build_model(config)
-    fit = dict(batch_size=config.batch_size, validation_data=validation, verbose=0, callbacks=[progress])
+    fit = dict(batch_size=config.batch_size, validation_data=validation, validation_batch_size=1024, verbose=0,
+               callbacks=[progress])
     if config.augment:
         # A fresh random distortion of every training image each epoch.
         rng = np.random.default_rng(config.seed)

@@ -43,6 +43,15 @@ def test_one_epoch_learns_and_reports_progress(one_epoch):
     assert result.history["accuracy"] == [calls[0][1]["accuracy"]]
     assert result.test_accuracy > 0.95  # one epoch of the reference run reaches ~96%
     assert 0 < result.test_loss < 0.2 and result.seconds > 0
+    assert result.history["test_accuracy"] == [result.test_accuracy]
+
+
+def test_test_metrics_match_keras_evaluate(one_epoch, mnist):
+    result = one_epoch[0]
+    _, (x_test, y_test) = mnist
+    loss, acc = result.model.evaluate(prepare_images(x_test), prepare_labels(y_test), batch_size=1024, verbose=0)
+    assert result.test_accuracy == pytest.approx(acc, abs=1e-4)
+    assert result.test_loss == pytest.approx(loss, rel=1e-3)
 
 
 def test_validation_split_reports_validation_metrics(mnist):
