@@ -16,6 +16,7 @@ WORK = 80  # longer side at which the stroke width is measured and adjusted (4x 
 # Median stroke width of MNIST's training digits, measured by stroke_width() at WORK scale
 # (python -m mnist_core stroke-width recomputes it).
 MNIST_STROKE = 10.2
+STROKE_TOLERANCE = 0.2  # widths this close (relative) to MNIST's are left alone
 INK_MIN = 0.1  # contrast with the background below which a pixel is not ink
 
 
@@ -74,7 +75,7 @@ def _normalise_stroke(img: Image.Image) -> Image.Image:
     """Thin or thicken the stroke (at WORK scale) towards MNIST's typical width."""
     width = stroke_width(np.asarray(img) >= 128)
     k = round((width - MNIST_STROKE) / 2)  # pixels to take off (or add to) each side
-    if abs(width - MNIST_STROKE) < 0.2 * MNIST_STROKE or width == 0:
+    if abs(width - MNIST_STROKE) < STROKE_TOLERANCE * MNIST_STROKE or width == 0:
         return img
     k = max(-4, min(k, 12))
     if k > 0:
