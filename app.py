@@ -88,8 +88,13 @@ with st.sidebar:
     batch_size = st.select_slider("Batch size", options=[16, 32, 64, 128, 256, 512, 1024], value=128,
                                   help="Images per weight update. Smaller: more updates, slower epochs.")
     augment = st.checkbox("Augment (reads drawings better)", value=False,
-                          help="Each epoch shows every digit slanted, scaled and with a thinner or bolder "
-                               "stroke, so the network learns handwriting rather than MNIST's pen.")
+                          help="Each epoch shows every digit slanted, scaled, elastically warped and with a "
+                               "thinner or bolder stroke, so the network learns handwriting rather than MNIST's "
+                               "pen. Slower: about 7 s an epoch.")
+    as_drawn = st.checkbox("Half the digits as if drawn on this canvas", value=False,
+                           help="Each epoch, half the training digits are shown restroked with a mouse-like "
+                                "brush and read back through the same preparation as your drawings. The first "
+                                "use prepares them once (about 2 minutes).")
     dropout = st.slider("Dropout", 0.0, 0.5, 0.0, 0.05,
                         help="Randomly silences hidden units while training: a brake on overfitting.")
     try:
@@ -100,7 +105,7 @@ with st.sidebar:
                       help="Adds your saved drawings (see Your drawings) to the training set.")
     if st.button("Train", type="primary", width="stretch"):
         config = TrainConfig(epochs=int(epochs), batch_size=int(batch_size), augment=augment, dropout=dropout,
-                             user_drawings=fingerprint if mix else "")
+                             as_drawn=0.5 if as_drawn else 0.0, user_drawings=fingerprint if mix else "")
         start_training(config)  # at most one job per config: a second click or tab joins the first
         st.session_state["pending"] = config  # the model in use changes only once it is trained
     if st.session_state.get("config") is not None and st.button("Use the shipped model", width="stretch"):
@@ -147,9 +152,7 @@ if result.source == "shipped":
     st.info(f"Using the shipped model ({result.test_accuracy:.2%} on the MNIST test set). "
             "Train your own in the sidebar.", icon=":material/inventory_2:")
 else:
-    c = result.config
-    st.success(f"Using your model: {c.epochs} epochs, batch size {c.batch_size}"
-               f"{', augmented' if c.augment else ''}{f', dropout {c.dropout:g}' if c.dropout else ''} "
+    st.success(f"Using your model: {views.describe_config(result.config)} "
                f"({result.test_accuracy:.2%} on the MNIST test set).", icon=":material/model_training:")
 
 draw_tab, data_tab, net_tab, train_tab, fail_tab = st.tabs(
@@ -313,10 +316,9 @@ with net_tab:
 with train_tab:
     st.subheader("Training and testing")
     c = result.config
-    st.markdown(f"This model trained for **{c.epochs} epochs** with batch size **{c.batch_size}**"
-                f"{' on augmented digits' if c.augment else ''}{f' with dropout {c.dropout:g}' if c.dropout else ''} "
-                f"in {result.seconds:.0f} s (`model.fit(train_images, train_labels, epochs={c.epochs}, "
-                f"batch_size={c.batch_size})`). Change the settings and press **Train** in the sidebar.")
+    st.markdown(f"This model: **{views.describe_config(c)}**, trained in {result.seconds:.0f} s "
+                f"(`model.fit(train_images, train_labels, epochs={c.epochs}, batch_size={c.batch_size})`). "
+                "Change the settings and press **Train** in the sidebar.")
     a, b, c2 = st.columns(3)
     a.metric("Test accuracy", f"{result.test_accuracy:.2%}")
     b.metric("Test loss", f"{result.test_loss:.4f}")

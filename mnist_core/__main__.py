@@ -22,13 +22,15 @@ def _config_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=d.seed, help=f"random seed (default {d.seed})")
     p.add_argument("--augment", action="store_true", help="random warps and stroke widths each epoch")
     p.add_argument("--dropout", type=float, default=d.dropout, help="dropout after the hidden layer")
+    p.add_argument("--as-drawn", type=float, default=d.as_drawn,
+                   help="share of training images shown as the canvas would deliver them (0-1)")
     p.add_argument("--validation-split", type=float, default=d.validation_split,
                    help="fraction of the training set held out to watch overfitting")
 
 
 def _config(a: argparse.Namespace) -> TrainConfig:
     return TrainConfig(epochs=a.epochs, batch_size=a.batch_size, seed=a.seed, augment=a.augment,
-                       dropout=a.dropout, validation_split=a.validation_split)
+                       dropout=a.dropout, as_drawn=a.as_drawn, validation_split=a.validation_split)
 
 
 class ProgressBar:

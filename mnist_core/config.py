@@ -35,6 +35,8 @@ class TrainConfig:
     # Options that help on drawn digits (see mnist_core.augment); off in the reference run.
     augment: bool = False
     dropout: float = 0.0
+    # Share of training images shown each epoch as the canvas would deliver them (augment.as_drawn).
+    as_drawn: float = 0.0
     # Fraction of the training set held out to measure overfitting per epoch (as Keras's fit does).
     validation_split: float = 0.0
     # Fingerprint of the user's saved drawings to mix into training ("" for none); see drawings.py.
@@ -47,6 +49,7 @@ class TrainConfig:
         if not isinstance(self.augment, bool):
             raise ValueError(f"augment must be True or False, got {self.augment!r}")
         _check_float("dropout", self.dropout, 0.0, 1.0, hi_open=True)
+        _check_float("as_drawn", self.as_drawn, 0.0, 1.0)
         _check_float("validation_split", self.validation_split, 0.0, 0.5)
         if not isinstance(self.user_drawings, str):
             raise ValueError(f"user_drawings must be a fingerprint string, got {self.user_drawings!r}")

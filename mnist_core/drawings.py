@@ -11,11 +11,12 @@ import hashlib
 import io
 import os
 import sqlite3
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
+
+from .paths import user_dir
 
 DB_ENV = "MNIST_DRAW_DB"
 
@@ -40,13 +41,7 @@ def default_path() -> Path:
     """$MNIST_DRAW_DB, else the platform's user data folder."""
     if os.environ.get(DB_ENV):
         return Path(os.environ[DB_ENV]).expanduser()
-    if sys.platform == "win32":
-        base = Path(os.environ.get("APPDATA", Path.home() / "AppData" / "Roaming"))
-    elif sys.platform == "darwin":
-        base = Path.home() / "Library" / "Application Support"
-    else:
-        base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
-    return base / "mnist-draw" / "drawings.sqlite"
+    return user_dir("data") / "drawings.sqlite"
 
 
 class Drawings:

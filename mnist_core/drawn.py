@@ -155,36 +155,42 @@ def drawn_digits(n_per_digit: int = 120, seed: int = 2026):
     return images, np.array(labels)
 
 
-def restroked_mnist(n: int = 1000, seed: int = 2026):
-    """Real handwriting as canvas drawings: MNIST *test* digits (never trained on) enlarged to a
-    random size and place on a 280 px canvas, their stroke redrawn crisp at a random brush width
-    (12-28 px) and coloured in one of the canvas conventions. Returns (images, labels)."""
+def restroke(digit: np.ndarray, height: float, brush: float) -> np.ndarray:
+    """A 28x28 MNIST digit as if drawn on the canvas: enlarged so its 20 px box is `height` px,
+    thresholded into a crisp stroke, grown or thinned to `brush` px. (side, side) float ink."""
     from PIL import ImageFilter
 
     from .canvas import stroke_width
+    side = int(round(28 * height / 20))
+    big = Image.fromarray(digit).resize((side, side), Image.Resampling.BILINEAR)
+    ink = big.point(lambda v: 255 if v >= 64 else 0)  # a crisp pen stroke, like the canvas's
+    steps = int(round((brush - stroke_width(np.asarray(ink) > 0)) / 2))
+    for _ in range(min(abs(steps), 12)):  # grow or shrink the stroke one pixel per side at a time
+        thinner = ink.filter(ImageFilter.MinFilter(3))
+        if steps < 0 and not np.asarray(thinner).any():
+            break
+        ink = ink.filter(ImageFilter.MaxFilter(3)) if steps > 0 else thinner
+    return np.asarray(ink, np.float32) / 255
+
+
+def restroked_mnist(n: int = 1000, seed: int = 2026):
+    """Real handwriting as canvas drawings: MNIST *test* digits (never trained on) restroked at a
+    random size (90-240 px) and brush width (12-28 px), placed at random on a 280 px canvas and
+    coloured in one of the canvas conventions. Returns (images, labels)."""
+    from PIL import ImageFilter
+
     from .data import load_mnist
     _, (x_test, y_test) = load_mnist()
     rng = np.random.default_rng(seed)
     picks = rng.choice(len(x_test), n, replace=False)
     images = []
     for i, idx in enumerate(picks):
-        height = rng.uniform(90, 240)  # of MNIST's 20 px box
-        side = int(round(28 * height / 20))
-        big = Image.fromarray(x_test[idx]).resize((side, side), Image.Resampling.BILINEAR)
-        ink = big.point(lambda v: 255 if v >= 64 else 0)  # a crisp pen stroke, like the canvas's
-        brush = rng.uniform(12, 28)
-        steps = int(round((brush - stroke_width(np.asarray(ink) > 0)) / 2))
-        for _ in range(min(abs(steps), 12)):  # grow or shrink the stroke one pixel per side at a time
-            thinner = ink.filter(ImageFilter.MinFilter(3))
-            if steps < 0 and not np.asarray(thinner).any():
-                break
-            ink = ink.filter(ImageFilter.MaxFilter(3)) if steps > 0 else thinner
+        crop = restroke(x_test[idx], rng.uniform(90, 240), rng.uniform(12, 28))[:CANVAS, :CANVAS]
         canvas = np.zeros((CANVAS, CANVAS), np.float32)
-        crop = np.asarray(ink, np.float32)[:CANVAS, :CANVAS] / 255
         h, w = crop.shape
         top, left = rng.integers(0, CANVAS - h + 1), rng.integers(0, CANVAS - w + 1)
         canvas[top: top + h, left: left + w] = crop
-        # Anti-alias the edges as the canvas does, by a light box blur at 2x.
+        # Anti-alias the edges as the canvas does, with a light blur.
         smooth = Image.fromarray((canvas * 255).astype(np.uint8)).filter(ImageFilter.BoxBlur(0.6))
         images.append(as_canvas(np.asarray(smooth, np.float32) / 255, CONVENTIONS[i % len(CONVENTIONS)]))
     return images, y_test[picks]

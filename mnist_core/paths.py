@@ -15,18 +15,26 @@ DEFAULT_MODEL_DIR = ASSETS_DIR / "default_model"
 CACHE_ENV = "MNIST_DRAW_CACHE_DIR"
 
 
+def user_dir(kind: str) -> Path:
+    """This app's folder in the platform's per-user "cache" or "data" place."""
+    # Plain platform conventions; a few lines do not justify a dependency (platformdirs).
+    cache = kind == "cache"
+    if sys.platform == "win32":
+        var, fallback = ("LOCALAPPDATA", "AppData/Local") if cache else ("APPDATA", "AppData/Roaming")
+        base = Path(os.environ.get(var) or Path.home() / fallback)
+    elif sys.platform == "darwin":
+        base = Path.home() / "Library" / ("Caches" if cache else "Application Support")
+    else:
+        var, fallback = ("XDG_CACHE_HOME", ".cache") if cache else ("XDG_DATA_HOME", ".local/share")
+        base = Path(os.environ.get(var) or Path.home() / fallback)
+    return base / "mnist-draw"
+
+
 def cache_dir() -> Path:
     """The per-user cache: $MNIST_DRAW_CACHE_DIR, else the platform's cache folder."""
     if os.environ.get(CACHE_ENV):
         return Path(os.environ[CACHE_ENV]).expanduser()
-    # Plain platform conventions; three lines do not justify a dependency (platformdirs).
-    if sys.platform == "win32":
-        base = Path(os.environ.get("LOCALAPPDATA", Path.home() / "AppData" / "Local"))
-    elif sys.platform == "darwin":
-        base = Path.home() / "Library" / "Caches"
-    else:
-        base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return base / "mnist-draw"
+    return user_dir("cache")
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:

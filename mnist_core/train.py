@@ -9,7 +9,7 @@ from typing import Callable
 import keras
 import numpy as np
 
-from .augment import augment_batch
+from .augment import as_drawn_cached, augment_batch
 from .config import TrainConfig
 from .data import load_mnist
 from .model import build_model, prepare_images, prepare_labels
@@ -123,12 +123,18 @@ def train(config: TrainConfig = TrainConfig(), on_epoch: OnEpoch | None = None, 
     model = build_model(config)
     fit = dict(batch_size=config.batch_size, validation_data=validation, validation_batch_size=1024, verbose=0,
                callbacks=[progress])
-    if config.augment:
-        # A fresh random distortion of every training image each epoch.
+    if config.augment or config.as_drawn:
         rng = np.random.default_rng(config.seed)
+        drawn = as_drawn_cached(x_train[:n_fit]) if config.as_drawn else None
         for epoch in range(config.epochs):
-            x_fit = prepare_images(augment_batch(x_fit_raw, rng))
-            model.fit(x_fit, y_fit, initial_epoch=epoch, epochs=epoch + 1, **fit)
+            x_epoch = x_fit_raw
+            if drawn is not None:  # a random share of the MNIST images, as the canvas would give them
+                swap = np.nonzero(rng.random(n_fit) < config.as_drawn)[0]
+                x_epoch = x_fit_raw.copy()
+                x_epoch[swap] = drawn[swap]
+            if config.augment:  # a fresh random distortion of every training image each epoch
+                x_epoch = augment_batch(x_epoch, rng)
+            model.fit(prepare_images(x_epoch), y_fit, initial_epoch=epoch, epochs=epoch + 1, **fit)
     else:
         model.fit(prepare_images(x_fit_raw), y_fit, epochs=config.epochs, **fit)
     return TrainResult(model, config, history, history["test_loss"][-1], history["test_accuracy"][-1],

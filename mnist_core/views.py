@@ -7,6 +7,17 @@ import numpy as np
 from .model import prepare_images, prepare_labels
 
 
+def describe_config(c) -> str:
+    """A TrainConfig in words: "20 epochs, batch size 128, augmented, dropout 0.2"."""
+    parts = [f"{c.epochs} epoch{'s' if c.epochs != 1 else ''}", f"batch size {c.batch_size}"]
+    parts += ["augmented"] if c.augment else []
+    parts += [f"{c.as_drawn:.0%} as drawn"] if c.as_drawn else []
+    parts += [f"dropout {c.dropout:g}"] if c.dropout else []
+    parts += [f"{c.validation_split:.0%} held out"] if c.validation_split else []
+    parts += ["with your drawings"] if c.user_drawings else []
+    return ", ".join(parts)
+
+
 def label_counts(labels: np.ndarray) -> list[dict]:
     """[{digit, count}] for the ten digits."""
     return [{"digit": str(d), "count": int(c)} for d, c in enumerate(np.bincount(labels, minlength=10))]

@@ -5,7 +5,7 @@ from mnist_core import TrainConfig
 
 def test_defaults_are_the_reference_run():
     c = TrainConfig()
-    assert (c.epochs, c.batch_size, c.augment, c.dropout, c.validation_split) == (10, 128, False, 0.0, 0.0)
+    assert (c.epochs, c.batch_size, c.augment, c.dropout, c.as_drawn, c.validation_split) == (10, 128, False, 0, 0, 0)
 
 
 def test_key_changes_with_any_setting_and_is_stable():
@@ -28,6 +28,7 @@ def test_key_changes_with_any_setting_and_is_stable():
     (dict(dropout=float("nan")), "dropout"),
     (dict(validation_split=0.9), "validation_split"),
     (dict(augment="yes"), "augment"),
+    (dict(as_drawn=1.5), "as_drawn"),
 ])
 def test_invalid_values_name_the_field(kwargs, field):
     with pytest.raises(ValueError, match=field):
