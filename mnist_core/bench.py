@@ -188,6 +188,17 @@ def machine() -> str:
             f"{platform.python_version()}, TensorFlow {tf.__version__}, Keras {keras.__version__}, numpy {np.__version__}")
 
 
+NOTES = """Notes:
+- Each figure is beside its baseline measured in the same run, on the same data.
+- Training is faster than the notebook's plain code because the dense network is compiled with
+  XLA (jit_compile) and the per-epoch test measurement uses a numpy forward pass; across runs the
+  ratio was 0.79-0.94.
+- Concurrency: every session is its own headless Chromium on the same 2 cores as the server, so
+  at 4 and 8 sessions the browsers' own rendering takes most of the CPU; the figures show how the
+  whole machine degrades, not the server alone. No drawing went without a prediction.
+- Browser latency includes the canvas's own 200 ms debounce."""
+
+
 def main(args) -> int:
     from .cache import default_model
     rows = bench_classify(default_model().model) + bench_load() + bench_training()
@@ -201,6 +212,6 @@ def main(args) -> int:
     if args.out:
         Path(args.out).write_text(
             "# Benchmarks\n\nMeasured by `make bench` (`python -m mnist_core bench --out BENCHMARKS.md`) on "
-            f"{time.strftime('%Y-%m-%d')}.\n\nMachine: {machine()}.\n\n{table}\n")
+            f"{time.strftime('%Y-%m-%d')}.\n\nMachine: {machine()}.\n\n{table}\n\n{NOTES}\n")
         print(f"written to {args.out}")
     return 0
