@@ -68,15 +68,20 @@ def model_in_use():
         return shipped()
 
 
-def chart_history(history: dict, height: int = 220):
+def chart_history(history: dict, height: int = 220, only: str | None = None):
+    """Per-epoch curves, training against test; one panel per metric, or just the metric `only`."""
     rows = pd.DataFrame(views.history_rows(history))
     if rows.empty:
         return
+    if only:
+        rows = rows[rows["metric"] == only]
     chart = alt.Chart(rows).mark_line(point=True).encode(
-        x=alt.X("epoch:Q", axis=alt.Axis(tickMinStep=1)),
-        y=alt.Y("value:Q", title=None, scale=alt.Scale(zero=False)),
-        color=alt.Color("data:N", title=None),
-    ).properties(height=height).facet(column=alt.Column("metric:N", title=None)).resolve_scale(y="independent")
+        x=alt.X("epoch:Q", axis=alt.Axis(tickMinStep=1, format="d")),
+        y=alt.Y("value:Q", title=only, scale=alt.Scale(zero=False)),
+        color=alt.Color("data:N", title=None, legend=alt.Legend(orient="bottom")),
+    ).properties(height=height)
+    if not only:
+        chart = chart.facet(column=alt.Column("metric:N", title=None)).resolve_scale(y="independent")
     st.altair_chart(chart)
 
 
@@ -127,7 +132,7 @@ with st.sidebar:
                     + (f" · loss {last['loss']:.4f} · accuracy {last['accuracy']:.4f}" if last else " · starting…")
                     + (f" · {left:.0f} s left" if left is not None else ""))
             st.progress(job.fraction, text=text)
-            chart_history(job.history, 120)
+            chart_history(job.history, 140, only="accuracy")
             st.caption("You can keep drawing meanwhile: the current model reads your digits until this one is ready.")
             return
         st.session_state["pending"] = None
@@ -326,7 +331,8 @@ with train_tab:
     c2.metric("Training accuracy (last epoch)", f"{result.train_accuracy:.2%}",
               f"{gap:+.2%} vs test", delta_color="off", delta_arrow="off")
     if gap > 0:
-        st.markdown(f"**Overfitting.** The network does {gap:.2%} better on the images it trained on than on "
+        st.markdown(f"**Overfitting.** The network does {gap * 100:.2f} percentage points better on the images it "
+                    "trained on than on "
                     "the test images it never saw. It has learned some quirks of its training set that do not "
                     "carry over to new handwriting. More epochs widen the gap; dropout and augmentation "
                     "narrow it.")
@@ -335,10 +341,12 @@ with train_tab:
                     "on distorted or partly silenced inputs, which are harder than the clean test images.")
     gap_numbers = views.overfitting_gap(result.history)
     if gap_numbers:
-        st.markdown(f"**Overfitting in numbers.** After epoch 1 the training accuracy was "
-                    f"{gap_numbers['first']:+.2%} above the test accuracy; after epoch {gap_numbers['epochs']} it is "
-                    f"{gap_numbers['last']:+.2%}. The training loss is {gap_numbers['train_loss']:.4f}, the test loss "
-                    f"{gap_numbers['test_loss']:.4f}. Train with more epochs and watch the lines part.")
+        st.markdown(f"**Overfitting in numbers.** Training accuracy minus test accuracy: "
+                    f"{gap_numbers['first'] * 100:+.2f} percentage points after epoch 1, "
+                    f"{gap_numbers['last'] * 100:+.2f} after epoch {gap_numbers['epochs']}. The training loss is "
+                    f"{gap_numbers['train_loss']:.4f}, the test loss {gap_numbers['test_loss']:.4f}. (Keras averages "
+                    "an epoch's training accuracy while the weights are still changing, so early on it trails the "
+                    "test accuracy.) Train with more epochs and watch the lines part.")
     st.markdown("**Loss and accuracy per epoch**, on the training data and on the test set (measured after every "
                 "epoch, never used to steer training)")
     chart_history(result.history)
