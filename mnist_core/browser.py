@@ -142,14 +142,19 @@ def reset_canvas(page, timeout_ms: int = 10000) -> None:
                            " return false; }", timeout=timeout_ms)
 
 
-def draw_and_read(page, strokes, timeout_ms: int = 10000) -> tuple[str, float]:
-    """Draw; the prediction shown for the whole drawing and ms from the last mouse-up until then."""
+def draw_and_read(page, strokes, timeout_ms: int = 10000, settle_ms: int = 700) -> tuple[str, float]:
+    """Draw; the prediction shown for the whole drawing and ms from the last mouse-up until then.
+
+    The canvas sends after each stroke, so the read-out of an earlier stroke can arrive after the
+    last mouse-up: wait until the read-out has been still for settle_ms (longer than the canvas's
+    200 ms debounce) and take its last change.
+    """
     page.evaluate("() => { window.__changes = []; window.__mouseUp = null; }")
     draw(page, strokes)
-    # The read-out for the finished drawing: the first change of picture after the last mouse-up.
     page.wait_for_function("() => window.__changes.some(c => c[0] > window.__mouseUp && c[1] !== '–')",
                            timeout=timeout_ms)
-    time.sleep(0.05)
+    page.wait_for_function(f"() => performance.now() - window.__changes.at(-1)[0] > {settle_ms}",
+                           timeout=timeout_ms, polling=50)
     up, changes = page.evaluate("() => [window.__mouseUp, window.__changes]")
-    when, value, _ = next(c for c in changes if c[0] > up and c[1] != "–")
+    when, value, _ = [c for c in changes if c[0] > up and c[1] != "–"][-1]
     return prediction(page), when - up
