@@ -196,7 +196,8 @@ NOTES = """Notes:
 - Concurrency: every session is its own headless Chromium on the same 2 cores as the server, so
   at 4 and 8 sessions the browsers' own rendering takes most of the CPU; the figures show how the
   whole machine degrades, not the server alone. No drawing went without a prediction.
-- Browser latency includes the canvas's own 200 ms debounce."""
+- Browser latency runs from the last mouse-up to the read-out for the whole drawing (its last
+  change, once still for 0.7 s), and includes the canvas's own 200 ms debounce."""
 
 
 def main(args) -> int:
