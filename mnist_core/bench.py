@@ -95,6 +95,17 @@ def bench_load():
     return [("load_mnist, s", f"warm {warm:.3f}", f"cold (gunzip, verify, decode) {cold:.2f}", "warm ≤ 0.3")]
 
 
+def bench_cache_hit():
+    """load_or_train of a config trained before, in a fresh folder, beside training it."""
+    from .cache import load_or_train
+    with tempfile.TemporaryDirectory() as folder:
+        config = TrainConfig(epochs=1)
+        trained = load_or_train(config, cache_dir=folder).seconds
+        hits = time_calls(lambda: load_or_train(config, cache_dir=folder), 5)
+    return [("load_or_train, cache hit (1-epoch reference config), s", f"p50 {pct(hits, 50) / 1000:.3f}",
+             f"training it: {trained:.1f}", "< 1")]
+
+
 def _rss_peak_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
@@ -202,7 +213,7 @@ NOTES = """Notes:
 
 def main(args) -> int:
     from .cache import default_model
-    rows = bench_classify(default_model().model) + bench_load() + bench_training()
+    rows = bench_classify(default_model().model) + bench_load() + bench_cache_hit() + bench_training()
     if not args.quick:
         rows += bench_browser()
     header = ("what", "ours", "baseline, same run", "target")

@@ -4,7 +4,6 @@ import json
 from pathlib import Path
 import subprocess
 import sys
-import time
 
 import keras
 import numpy as np
@@ -98,16 +97,13 @@ def test_predict_proba_notices_further_training(one_epoch, mnist):
     assert not np.allclose(before, predict_proba(model, x[:20]))
 
 
-def test_cache_hit_trains_nothing_and_is_fast(tmp_path):
+def test_cache_hit_trains_nothing(tmp_path):
     config = TrainConfig(epochs=1, batch_size=256)
     first = load_or_train(config, cache_dir=tmp_path)
     assert first.source == "trained"
     epochs_seen = []
-    start = time.perf_counter()
     second = load_or_train(config, cache_dir=tmp_path, on_epoch=lambda e, l: epochs_seen.append(e))
-    seconds = time.perf_counter() - start
-    assert second.source == "cache" and epochs_seen == []
-    assert seconds < 1.0, f"a cache hit took {seconds:.2f} s"
+    assert second.source == "cache" and epochs_seen == []  # its time is in the benchmark
     assert second.test_accuracy == first.test_accuracy and second.history == first.history
     x = np.random.default_rng(0).integers(0, 256, (5, 28, 28), dtype=np.uint8)
     assert np.allclose(predict_proba(first.model, x), predict_proba(second.model, x), atol=1e-6)
