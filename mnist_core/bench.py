@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import platform
 import sys
-import statistics
 import tempfile
 import threading
 import time
