@@ -143,11 +143,12 @@ def reset_canvas(page, timeout_ms: int = 10000) -> None:
 
 
 def draw_and_read(page, strokes, timeout_ms: int = 10000, settle_ms: int = 700) -> tuple[str, float]:
-    """Draw; the prediction shown for the whole drawing and ms from the last mouse-up until then.
+    """Draw; the prediction shown for the whole drawing and ms from the last mouse-up until it showed.
 
     The canvas sends after each stroke, so the read-out of an earlier stroke can arrive after the
     last mouse-up: wait until the read-out has been still for settle_ms (longer than the canvas's
-    200 ms debounce) and take its last change.
+    200 ms debounce). The time is that of the last change of the Prediction value after the
+    mouse-up; if the last stroke did not change the value, that of the last new picture.
     """
     page.evaluate("() => { window.__changes = []; window.__mouseUp = null; }")
     draw(page, strokes)
@@ -156,5 +157,13 @@ def draw_and_read(page, strokes, timeout_ms: int = 10000, settle_ms: int = 700) 
     page.wait_for_function(f"() => performance.now() - window.__changes.at(-1)[0] > {settle_ms}",
                            timeout=timeout_ms, polling=50)
     up, changes = page.evaluate("() => [window.__mouseUp, window.__changes]")
-    when, value, _ = [c for c in changes if c[0] > up and c[1] != "–"][-1]
-    return prediction(page), when - up
+    before = [c for c in changes if c[0] <= up]
+    value = before[-1][1] if before else None
+    shown = None  # when the final value appeared
+    for when, new_value, _ in changes:
+        if when > up and new_value != value:
+            shown = when
+        value = new_value
+    if shown is None:
+        shown = [c for c in changes if c[0] > up][-1][0]
+    return prediction(page), shown - up
