@@ -206,8 +206,10 @@ NOTES = """Notes:
 - Concurrency: every session is its own headless Chromium on the same 2 cores as the server, so
   at 4 and 8 sessions the browsers' own rendering takes most of the CPU; the figures show how the
   whole machine degrades, not the server alone. No drawing went without a prediction.
-- Browser latency runs from the last mouse-up to the read-out for the whole drawing (its last
-  change, once still for 0.7 s), and includes the canvas's own 200 ms debounce."""
+- Browser latency runs from the last mouse-up until the Prediction for the whole drawing shows
+  (the read-out is then left still for 0.7 s to be sure it is final), and includes the canvas's
+  own 200 ms debounce. Its p50 varies from run to run by tens of ms: compare several runs. The
+  server's share is small (the fragment runs in 10-20 ms); the rest is the browser and transport."""
 
 
 def main(args) -> int:
