@@ -201,8 +201,8 @@ def machine() -> str:
 NOTES = """Notes:
 - Each figure is beside its baseline measured in the same run, on the same data.
 - Training is faster than the notebook's plain code because the dense network is compiled with
-  XLA (jit_compile) and the per-epoch test measurement uses a numpy forward pass; across runs the
-  ratio was 0.79-0.94.
+  XLA (jit_compile) and the per-epoch test measurement uses a numpy forward pass; the ratio moves
+  by about 0.15 from run to run.
 - Concurrency: every session is its own headless Chromium on the same 2 cores as the server, so
   at 4 and 8 sessions the browsers' own rendering takes most of the CPU; the figures show how the
   whole machine degrades, not the server alone. No drawing went without a prediction.
