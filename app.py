@@ -18,7 +18,7 @@ from streamlit_drawable_canvas import st_canvas  # noqa: E402
 from mnist_core import TrainConfig, canvas_to_mnist, default_model, load_mnist, predict_proba  # noqa: E402
 from mnist_core import views  # noqa: E402
 from mnist_core.cache import cache_key, load_or_train  # noqa: E402
-from mnist_core.drawings import Drawings, DrawingsError, accuracy_on  # noqa: E402
+from mnist_core.drawings import Drawings, DrawingsError, accuracy_on, to_npz  # noqa: E402
 from mnist_core.evaluate import confusion, confusion_rows  # noqa: E402
 from mnist_core.jobs import get_job, start_training  # noqa: E402
 
@@ -248,7 +248,7 @@ with draw_tab:
         for i, (img, lab, pred) in enumerate(list(zip(dx, dy, acc["predicted"]))[-12:]):
             gallery[i].image(views.pixel_view(img, 2), caption=f"{lab}" + ("" if lab == pred else f" (read {pred})"))
         e1, e2, _ = st.columns([1, 1, 2])
-        e1.download_button("Export (.npz)", drawings_store().export_npz(), file_name="my-drawings.npz",
+        e1.download_button("Export (.npz)", to_npz(dx, dy), file_name="my-drawings.npz",
                            help="x: (n, 28, 28) uint8 and y: (n,) uint8, shaped like load_mnist's arrays.")
         with e2.popover("Delete all"):
             st.write(f"Delete all {len(dy)} saved drawings? This cannot be undone.")

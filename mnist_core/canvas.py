@@ -14,7 +14,7 @@ from PIL import Image, ImageFilter
 BOX = 20  # longer side of the digit in the 28x28 frame
 WORK = 80  # longer side at which the stroke width is measured and adjusted (4x BOX)
 # Median stroke width of MNIST's training digits, measured by stroke_width() at WORK scale
-# (python -m mnist_core stroke-width recomputes it).
+# (mnist_stroke_width() recomputes it; a test keeps the two in step).
 MNIST_STROKE = 10.2
 STROKE_TOLERANCE = 0.2  # widths this close (relative) to MNIST's are left alone
 INK_MIN = 0.1  # contrast with the background below which a pixel is not ink
@@ -53,6 +53,11 @@ def stroke_width(mask: np.ndarray) -> float:
     interior = (padded[:-2, 1:-1] & padded[2:, 1:-1] & padded[1:-1, :-2] & padded[1:-1, 2:] & mask)
     boundary = max(area - interior.sum(), 1)
     return float(2 * area / boundary)
+
+
+def mnist_stroke_width(images: np.ndarray) -> float:
+    """Median stroke_width() of (n, 28, 28) uint8 digits, cropped and fitted as drawings are."""
+    return float(np.median([stroke_width(np.asarray(_fit(_crop(x / 255.0), WORK)) >= 128) for x in images]))
 
 
 def _crop(ink: np.ndarray) -> np.ndarray | None:

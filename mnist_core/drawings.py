@@ -127,9 +127,14 @@ class Drawings:
     def export_npz(self) -> bytes:
         """The drawings as an .npz with x (n, 28, 28) uint8 and y (n,) uint8, like load_mnist's."""
         _, x, y = self.arrays()
-        buf = io.BytesIO()
-        np.savez_compressed(buf, x=x, y=y)
-        return buf.getvalue()
+        return to_npz(x, y)
+
+
+def to_npz(x: np.ndarray, y: np.ndarray) -> bytes:
+    """x and y as the bytes of a compressed .npz file."""
+    buf = io.BytesIO()
+    np.savez_compressed(buf, x=x, y=y)
+    return buf.getvalue()
 
 
 def accuracy_on(model, x: np.ndarray, y: np.ndarray) -> dict:

@@ -107,3 +107,9 @@ def test_odd_but_legal_canvases_give_a_result_or_none(canvas):
 def test_bad_input_raises_a_clear_error(bad, error, words):
     with pytest.raises(error, match=words):
         canvas_to_mnist(bad)
+
+
+def test_mnist_stroke_constant_matches_mnist(mnist):
+    from mnist_core.canvas import MNIST_STROKE, mnist_stroke_width
+    (x, _), _ = mnist
+    assert mnist_stroke_width(x[::20]) == pytest.approx(MNIST_STROKE, abs=0.3)
