@@ -20,6 +20,13 @@ def metric(at, label):
     return next(m.value for m in at.metric if m.label == label)
 
 
+def open_tab(at, label):
+    """Click a tab: only the open tab runs (st.tabs with on_change="rerun")."""
+    at.session_state["tab"] = label
+    at.run()
+    assert not at.exception
+
+
 def canvas_value(rgba: np.ndarray | None, data_url: str | None = None) -> dict:
     """What st_canvas keeps in session_state under its key: Fabric JSON and a PNG data URL."""
     if rgba is not None:
@@ -48,13 +55,19 @@ def at():
 
 def test_first_visit_shows_everything_with_the_shipped_model(at):
     assert metric(at, "Prediction") == "–"  # blank canvas
-    assert metric(at, "Training images") == "60,000" and metric(at, "Test images") == "10,000"
-    assert metric(at, "Test accuracy") == f"{default_model().test_accuracy:.2%}"
+    assert [m.label for m in at.metric] == ["Prediction"]  # the hidden tabs did not run
     epochs = next(n for n in at.number_input if n.label == "Epochs")
     assert (epochs.value, epochs.min, epochs.max) == (10, 1, 50)
     assert next(s for s in at.select_slider if s.label == "Batch size").value == 128
     assert [b for b in at.button if b.label == "Train"]
+    open_tab(at, "1 · The data")
+    assert metric(at, "Training images") == "60,000" and metric(at, "Test images") == "10,000"
+    open_tab(at, "2 · The network")
     assert any("Dense" in str(df.value) for df in at.dataframe)  # the layer table
+    open_tab(at, "3 · Training and testing")
+    assert metric(at, "Test accuracy") == f"{default_model().test_accuracy:.2%}"
+    open_tab(at, "4 · Where it fails")
+    assert any("test digits misread" in h.value for h in at.subheader)
 
 
 @pytest.mark.parametrize("digit", [0, 3, 7])
@@ -84,9 +97,10 @@ def test_train_one_epoch_updates_the_test_metrics(at):
     at.run()
     at.run()  # the progress fragment notices the finished job and reruns the page
     assert not at.exception
+    assert any("Using your model" in s.value for s in at.success)
+    open_tab(at, "3 · Training and testing")
     assert metric(at, "Test accuracy") == f"{job.result.test_accuracy:.2%}"
     assert metric(at, "Test loss") == f"{job.result.test_loss:.4f}"
-    assert any("Using your model" in s.value for s in at.success)
 
 
 def test_save_a_corrected_drawing_and_see_it_under_your_drawings(at):

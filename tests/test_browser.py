@@ -1,12 +1,14 @@
 """End to end: the real app in headless Chromium, digits drawn with the mouse."""
 
+import io
 import statistics
 import time
 
 import numpy as np
 import pytest
+from PIL import Image
 
-from mnist_core.browser import CHROMIUM, app_server, draw_and_read, launch, open_app, reset_canvas
+from mnist_core.browser import CHROMIUM, app_server, draw_and_read, launch, open_app, prediction, reset_canvas
 from mnist_core.drawn import random_drawing
 
 pytestmark = pytest.mark.browser
@@ -82,11 +84,36 @@ def test_train_button_trains_and_the_page_keeps_working(page):
     assert shown in "0123456789" and no_exception(page)
 
 
+@pytest.mark.parametrize("tab, shows", [
+    ("1 · The data", "Sample training digits"), ("2 · The network", "Compiling: how it learns"),
+    ("3 · Training and testing", "Test accuracy"), ("4 · Where it fails", "Accuracy per digit")])
+def test_each_tab_shows_its_content_when_opened(page, tab, shows):
+    assert page.get_by_text(shows).count() == 0  # only the open tab runs and is sent
+    page.get_by_role("tab", name=tab).click()
+    page.get_by_text(shows).first.wait_for(timeout=60000)
+    page.get_by_role("tab", name="✏️ Draw a digit").click()  # and back: the canvas still reads
+    page.locator("canvas.upper-canvas").wait_for(state="visible", timeout=30000)
+    assert no_exception(page)
+
+
+def test_a_drawing_survives_a_look_at_another_tab(page):
+    strokes, _ = random_drawing(3, np.random.default_rng(4))
+    shown, _ = draw_and_read(page, strokes)
+    page.get_by_role("tab", name="1 · The data").click()
+    page.get_by_text("Sample training digits").wait_for(timeout=60000)
+    page.get_by_role("tab", name="✏️ Draw a digit").click()
+    time.sleep(1)
+    assert prediction(page) == shown
+    picture = Image.open(io.BytesIO(page.locator("canvas.upper-canvas").screenshot())).convert("L")
+    ink = int((np.asarray(picture) < 128).sum())  # dark pixels, as the user sees the canvas
+    assert ink > 500  # the strokes are still on the canvas
+
+
 def test_where_it_fails_shows_the_confusion_matrix_and_the_mistakes(page):
     page.get_by_role("tab", name="4 · Where it fails").click()
     page.get_by_text("test digits misread").wait_for(timeout=60000)
     page.get_by_text("Confusion matrix").wait_for()
-    assert page.get_by_text(" read as ").count() >= 10  # the gallery of misread digits
+    page.get_by_text(" read as ").nth(9).wait_for()  # the gallery of misread digits
     choose(page, "Filter: true digit", "4")
     page.wait_for_timeout(1500)
     captions = page.get_by_text(" read as ").all_inner_texts()
