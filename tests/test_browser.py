@@ -8,7 +8,15 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from mnist_core.browser import CHROMIUM, app_server, draw_and_read, launch, open_app, prediction, reset_canvas
+from mnist_core.browser import (
+    CHROMIUM,
+    app_server,
+    draw_and_read,
+    launch,
+    open_app,
+    prediction,
+    reset_canvas,
+)
 from mnist_core.drawn import random_drawing
 
 pytestmark = pytest.mark.browser
