@@ -118,8 +118,9 @@ with st.sidebar:
                                   help="Images per weight update. Smaller: more updates, slower epochs.")
     augment = st.checkbox("Augment (reads drawings better)", value=False,
                           help="Each epoch shows every digit slanted, scaled, elastically warped and with a "
-                               "thinner or bolder stroke, so the network learns handwriting rather than MNIST's "
-                               "pen. Slower: about 7 s an epoch.")
+                               "thinner or bolder stroke, and some 1s with a flag (MNIST's writers rarely drew "
+                               "one), so the network learns handwriting rather than MNIST's pen. Slower: about "
+                               "7 s an epoch.")
     as_drawn = st.checkbox("Half the digits as if drawn on this canvas", value=False,
                            help="Each epoch, half the training digits are shown restroked with a mouse-like "
                                 "brush and read back through the same preparation as your drawings. The first "

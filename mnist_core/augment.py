@@ -3,7 +3,7 @@
 Drawn digits differ from MNIST's in slant, proportions, position, wobble and above all stroke
 width. Each training epoch sees every image under a fresh random affine map plus an elastic
 distortion (Simard et al., 2003: the classic way to make a dense network generalise on digits),
-and with its stroke thinned or thickened.
+and with its stroke thinned or thickened. Some 1s also get a flag: MNIST has few of them.
 """
 
 from __future__ import annotations
@@ -80,6 +80,52 @@ def augment_batch(images: np.ndarray, rng: np.random.Generator, chunk: int = 100
         # Thinning also dims the stroke; drawings reach full ink, so bring each maximum back to 255.
         x *= 255 / np.maximum(x.max(axis=(1, 2), keepdims=True), 1)
         out[start: start + n] = np.clip(x, 0, 255).round()
+    return out
+
+
+FLAGGED_ONES = 0.3  # share of the training 1s shown with a flag when augmenting
+
+
+def add_flags(ones: np.ndarray, rng: np.random.Generator, scale: int = 4) -> np.ndarray:
+    """(n, 28, 28) uint8 MNIST 1s -> the same 1s with a flag drawn at the top, down and to the left,
+    as most of the world writes a 1 (MNIST's writers were American: its 1s are mostly a bare
+    stroke, so a flagged 1 read as 7). A third also get a base. Returned as canvas_to_mnist makes
+    digits. A 1 slanted more than 15 degrees is left alone: flagged, it would be a 7."""
+    from PIL import Image, ImageDraw
+
+    from .canvas import canvas_to_mnist
+    out = ones.copy()
+    for i, one in enumerate(ones):
+        ys, xs = np.nonzero(one >= 128)
+        if len(ys) < 5:
+            continue
+        top, bottom = ys.min(), ys.max()
+        height = bottom - top + 1
+        width = len(ys) / height  # the stroke's width, px: its area over its length
+        centre = np.array([xs.mean(), ys.mean()])  # (x, y)
+        _, vectors = np.linalg.eigh(np.cov(np.stack([xs, ys])))
+        axis = vectors[:, 1] * np.sign(vectors[1, 1])  # the stroke's direction, pointing down
+        if abs(axis[0]) > 0.27 * axis[1]:  # slanted over 15 degrees: with a flag it is a 7
+            continue
+        tip = centre - axis * (centre[1] - top) / axis[1]
+        angle = np.deg2rad(rng.uniform(30, 60))  # below the horizontal; a 7's bar is near 0 and longer
+        end = tip + rng.uniform(0.2, 0.4) * height * np.array([-np.cos(angle), np.sin(angle)])
+        lines = [(tip, end)]
+        if rng.random() < 1 / 3:
+            foot = centre + axis * (bottom - centre[1]) / axis[1]
+            half = np.array([rng.uniform(0.2, 0.35) * height, 0])
+            lines.append((foot - half, foot + half))
+        big = Image.fromarray(one).resize((28 * scale, 28 * scale), Image.Resampling.BILINEAR)
+        draw = ImageDraw.Draw(big)
+        pen = max(1, round(width * scale * rng.uniform(0.8, 1.1)))
+        for a, b in lines:
+            ends = [tuple((p + 0.5) * scale) for p in (a, b)]
+            draw.line(ends, fill=255, width=pen)
+            for x, y in ends:  # round caps
+                draw.ellipse((x - pen / 2, y - pen / 2, x + pen / 2, y + pen / 2), fill=255)
+        digit = canvas_to_mnist(np.asarray(big))
+        if digit is not None:
+            out[i] = np.round(digit * 255).astype(np.uint8)
     return out
 
 

@@ -9,7 +9,7 @@ from typing import Callable
 import keras
 import numpy as np
 
-from .augment import as_drawn_cached, augment_batch
+from .augment import FLAGGED_ONES, add_flags, as_drawn_cached, augment_batch
 from .config import TrainConfig
 from .data import load_mnist
 from .model import build_model, prepare_images, prepare_labels
@@ -126,13 +126,16 @@ def train(config: TrainConfig = TrainConfig(), on_epoch: OnEpoch | None = None, 
     if config.augment or config.as_drawn:
         rng = np.random.default_rng(config.seed)
         drawn = as_drawn_cached(x_train[:n_fit]) if config.as_drawn else None
+        ones = np.nonzero(y_fit_raw == 1)[0]
+        flagged = add_flags(x_fit_raw[ones], rng) if config.augment else None
         for epoch in range(config.epochs):
-            x_epoch = x_fit_raw
+            x_epoch = x_fit_raw.copy()
             if drawn is not None:  # a random share of the MNIST images, as the canvas would give them
                 swap = np.nonzero(rng.random(n_fit) < config.as_drawn)[0]
-                x_epoch = x_fit_raw.copy()
                 x_epoch[swap] = drawn[swap]
-            if config.augment:  # a fresh random distortion of every training image each epoch
+            if config.augment:  # some 1s with a flag; a fresh random distortion of every image
+                pick = rng.random(len(ones)) < FLAGGED_ONES
+                x_epoch[ones[pick]] = flagged[pick]
                 x_epoch = augment_batch(x_epoch, rng)
             model.fit(prepare_images(x_epoch), y_fit, initial_epoch=epoch, epochs=epoch + 1, **fit)
     else:

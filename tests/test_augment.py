@@ -30,3 +30,23 @@ def test_digits_as_the_canvas_would_deliver_them(mnist):
     assert np.abs(a.astype(int) - x[:300]).mean() > 5  # restroked, not copied
     assert (predict_proba(default_model().model, a).argmax(1) == y[:300]).mean() > 0.9
     assert np.array_equal(as_drawn_cached(x[:300]), as_drawn_cached(x[:300]))  # the second comes from disk
+
+
+def test_flags_are_drawn_on_upright_ones_only(mnist):
+    from mnist_core.augment import add_flags
+    from mnist_core.canvas import canvas_to_mnist
+    (x, y), _ = mnist
+    ones = x[y == 1][:300]
+    flagged = add_flags(ones, np.random.default_rng(0))
+    assert flagged.shape == ones.shape and flagged.dtype == np.uint8
+    assert np.array_equal(flagged, add_flags(ones, np.random.default_rng(0)))  # reproducible
+    changed = (flagged != ones).any(axis=(1, 2))
+    assert 0.3 < changed.mean() < 0.9  # upright 1s get a flag; slanted ones, which would turn into 7s, not
+    def width(img):  # of the ink's bounding box, px
+        cols = np.nonzero((img >= 0.3 * img.max()).any(axis=0))[0]
+        return cols.max() - cols.min() + 1
+    wider = np.array([width(new) - width(canvas_to_mnist(one)) for one, new in zip(ones[changed], flagged[changed])])
+    assert np.median(wider) >= 2 and (wider > 0).mean() > 0.7  # the flag (and a base on some) widens the 1
+    for one in ones[~changed][:20]:  # those left alone lean over 15 degrees
+        rows, cols = np.nonzero(one >= 128)
+        assert abs(np.polyfit(rows, cols, 1)[0]) > 0.2  # columns per row
