@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 
 from mnist_core import predict_proba
 from mnist_core.augment import augment_batch
@@ -50,3 +51,21 @@ def test_flags_are_drawn_on_upright_ones_only(mnist):
     for one in ones[~changed][:20]:  # those left alone lean over 15 degrees
         rows, cols = np.nonzero(one >= 128)
         assert abs(np.polyfit(rows, cols, 1)[0]) > 0.2  # columns per row
+
+
+def test_restroked_digits_are_whole_strokes_of_the_brush_width(mnist):
+    """A digit redrawn with a brush keeps its pieces (no stroke breaks, as eroding the outline
+    did) and takes the brush's width, thin or thick."""
+    from skimage.measure import label
+
+    from mnist_core.canvas import stroke_width
+    from mnist_core.drawn import restroke
+    _, (x, _) = mnist
+    for digit in x[:40]:
+        pieces = label(digit >= 64).max()
+        for height, brush in ((240, 12), (150, 20), (90, 28)):
+            ink = restroke(digit, height, brush) >= 0.5
+            assert ink.shape == (round(28 * height / 20),) * 2
+            assert label(ink).max() <= pieces
+            if height == 240:  # a thin brush on a big digit: no blobs, so the width is the brush's
+                assert stroke_width(ink) == pytest.approx(brush, rel=0.25)
