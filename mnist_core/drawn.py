@@ -161,17 +161,21 @@ def restroke(digit: np.ndarray, height: float, brush: float, scale: int = 2) -> 
     `brush` px wide, anti-aliased by supersampling. (side, side) float ink in [0, 1].
 
     Tracing the centre line keeps every stroke whole at any brush width, as a real pen stroke is;
-    eroding the digit's own outline instead broke its thin parts into pieces."""
+    eroding the digit's own outline instead broke its thin parts into pieces. Where the writer's
+    ink is wider than their typical stroke (a loop filled in, a blot), the brush widens in
+    proportion: a filled loop traced as a bare line would turn an 8 into a 9."""
+    from scipy.ndimage import distance_transform_edt
     from skimage.morphology import skeletonize
     up = 4  # skeletonise at 112 px, where MNIST's strokes are ~10 px wide: few spurs
     side = int(round(28 * height / 20))
     big = np.asarray(Image.fromarray(digit).resize((28 * up, 28 * up), Image.Resampling.BILINEAR)) >= 64
     ys, xs = np.nonzero(skeletonize(big))
+    half = distance_transform_edt(big)[ys, xs]  # the writer's half-width at each centre-line pixel
     f = side / (28 * up) * scale
+    radii = brush * scale / 2 * np.maximum(1, half / np.median(half))  # the writer's blots, scaled to the brush
     img = Image.new("L", (side * scale, side * scale), 0)
     draw = ImageDraw.Draw(img)
-    r = brush * scale / 2
-    for x, y in zip((xs + 0.5) * f, (ys + 0.5) * f):  # one brush dab per skeleton pixel, <= 3 px apart
+    for x, y, r in zip((xs + 0.5) * f, (ys + 0.5) * f, radii):  # a brush dab per pixel, <= 3 px apart
         draw.ellipse((x - r, y - r, x + r, y + r), fill=255)
     return np.asarray(img.resize((side, side), Image.Resampling.BOX), np.float32) / 255
 
@@ -186,7 +190,9 @@ def restroked_mnist(n: int = 1000, seed: int = 2026):
     picks = rng.choice(len(x_test), n, replace=False)
     images = []
     for i, idx in enumerate(picks):
-        crop = restroke(x_test[idx], rng.uniform(90, 240), rng.uniform(12, 28))[:CANVAS, :CANVAS]
+        ink = restroke(x_test[idx], rng.uniform(90, 240), rng.uniform(12, 28))
+        rows, cols = np.nonzero(ink)  # the drawing itself, not its 28x28 frame, must fit the canvas
+        crop = ink[rows.min(): rows.max() + 1, cols.min(): cols.max() + 1][:CANVAS, :CANVAS]
         canvas = np.zeros((CANVAS, CANVAS), np.float32)
         h, w = crop.shape
         top, left = rng.integers(0, CANVAS - h + 1), rng.integers(0, CANVAS - w + 1)
