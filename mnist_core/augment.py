@@ -148,7 +148,7 @@ def as_drawn(images: np.ndarray, seed: int, workers: int = 2) -> np.ndarray:
         return np.stack(list(pool.map(one, range(len(images)), chunksize=256)))
 
 
-AS_DRAWN_VERSION = 3  # bump when as_drawn or canvas_to_mnist changes what it makes
+AS_DRAWN_VERSION = 4  # bump when as_drawn or canvas_to_mnist changes what it makes
 
 
 def as_drawn_cached(images: np.ndarray) -> np.ndarray:

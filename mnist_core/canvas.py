@@ -76,17 +76,31 @@ def _fit(ink: np.ndarray, side: int) -> Image.Image:
     return img.resize(size, Image.Resampling.BOX if s < 1 else Image.Resampling.BILINEAR)
 
 
+def _pieces_and_holes(mask: np.ndarray) -> tuple[int, int]:
+    from skimage.measure import label
+    padded = np.pad(mask, 1)  # the background around the drawing is one region, not a hole
+    return int(label(padded).max()), int(label(~padded, connectivity=1).max()) - 1
+
+
 def _normalise_stroke(img: Image.Image) -> Image.Image:
-    """Thin or thicken the stroke (at WORK scale) towards MNIST's typical width."""
+    """Thin or thicken the stroke (at WORK scale) towards MNIST's typical width.
+
+    Thinning never changes the drawing's shape: a small 0 drawn with a thick brush has thin and
+    thick parts, and eroding it all the way to MNIST's width would cut the ring into an arc. The
+    erosion backs off until the pieces and holes are those of the drawing."""
     width = stroke_width(np.asarray(img) >= 128)
     k = round((width - MNIST_STROKE) / 2)  # pixels to take off (or add to) each side
     if abs(width - MNIST_STROKE) < STROKE_TOLERANCE * MNIST_STROKE or width == 0:
         return img
     k = max(-4, min(k, 12))
-    if k > 0:
-        k = min(k, max(0, int((width - 2) / 2)))  # never erode a stroke away
-        return img.filter(ImageFilter.MinFilter(2 * k + 1)) if k else img
-    return img.filter(ImageFilter.MaxFilter(-2 * k + 1)) if k else img
+    if k < 0:
+        return img.filter(ImageFilter.MaxFilter(-2 * k + 1))
+    shape = _pieces_and_holes(np.asarray(img) >= 128)
+    for k in range(min(k, int((width - 2) / 2)), 0, -1):  # never erode a stroke away
+        thinner = img.filter(ImageFilter.MinFilter(2 * k + 1))
+        if _pieces_and_holes(np.asarray(thinner) >= 128) == shape:
+            return thinner
+    return img
 
 
 def canvas_to_mnist(image) -> np.ndarray | None:

@@ -78,6 +78,20 @@ def test_brush_width_is_brought_to_mnist_stroke_width(height):
     assert bold.sum() / thin.sum() < 1.5, (bold.sum(), thin.sum())
 
 
+def test_thinning_a_fat_stroke_keeps_the_shape():
+    """A small 0 drawn with a fat brush: one side of the ring is thin, the other thick. Thinning
+    it all the way to MNIST's width cut the thin side and the 0 lost its hole."""
+    from PIL import ImageDraw
+
+    from mnist_core.canvas import _pieces_and_holes
+    img = Image.new("L", (280, 280), 0)
+    draw = ImageDraw.Draw(img)
+    draw.ellipse((80, 60, 200, 220), fill=255)
+    draw.ellipse((150, 100, 188, 180), fill=0)  # the hole, off to the right: a 12 px right side
+    out = canvas_to_mnist(np.asarray(img))
+    assert _pieces_and_holes(out >= 0.2) == (1, 1)  # one piece, one hole: still a 0
+
+
 @pytest.mark.parametrize("canvas", [
     np.pad(np.ones((1, 1), np.float32), 140),  # a single dot
     np.pad(np.ones((3, 3), np.uint8) * 255, 100),  # a stray blob
