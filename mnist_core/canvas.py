@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 from PIL import Image, ImageFilter
+from scipy import ndimage
 
 BOX = 20  # longer side of the digit in the 28x28 frame
 WORK = 80  # longer side at which the stroke width is measured and adjusted (4x BOX)
@@ -77,9 +78,9 @@ def _fit(ink: np.ndarray, side: int) -> Image.Image:
 
 
 def _pieces_and_holes(mask: np.ndarray) -> tuple[int, int]:
-    from skimage.measure import label
+    """Counts of a binary drawing's pieces (8-connected) and holes (4-connected background)."""
     padded = np.pad(mask, 1)  # the background around the drawing is one region, not a hole
-    return int(label(padded).max()), int(label(~padded, connectivity=1).max()) - 1
+    return ndimage.label(padded, np.ones((3, 3)))[1], ndimage.label(~padded)[1] - 1
 
 
 def _normalise_stroke(img: Image.Image) -> Image.Image:
@@ -88,14 +89,15 @@ def _normalise_stroke(img: Image.Image) -> Image.Image:
     Thinning never changes the drawing's shape: a small 0 drawn with a thick brush has thin and
     thick parts, and eroding it all the way to MNIST's width would cut the ring into an arc. The
     erosion backs off until the pieces and holes are those of the drawing."""
-    width = stroke_width(np.asarray(img) >= 128)
+    mask = np.asarray(img) >= 128
+    width = stroke_width(mask)
     k = round((width - MNIST_STROKE) / 2)  # pixels to take off (or add to) each side
     if abs(width - MNIST_STROKE) < STROKE_TOLERANCE * MNIST_STROKE or width == 0:
         return img
     k = max(-4, min(k, 12))
     if k < 0:
         return img.filter(ImageFilter.MaxFilter(-2 * k + 1))
-    shape = _pieces_and_holes(np.asarray(img) >= 128)
+    shape = _pieces_and_holes(mask)
     for k in range(min(k, int((width - 2) / 2)), 0, -1):  # never erode a stroke away
         thinner = img.filter(ImageFilter.MinFilter(2 * k + 1))
         if _pieces_and_holes(np.asarray(thinner) >= 128) == shape:

@@ -56,17 +56,15 @@ def test_flags_are_drawn_on_upright_ones_only(mnist):
 def test_restroked_digits_are_whole_strokes_of_the_brush_width(mnist):
     """A digit redrawn with a brush keeps its pieces (no stroke breaks, as eroding the outline
     did) and a typical digit takes the brush's width, thin or thick."""
-    from skimage.measure import label
-
-    from mnist_core.canvas import stroke_width
+    from mnist_core.canvas import _pieces_and_holes, stroke_width
     from mnist_core.drawn import restroke
     _, (x, _) = mnist
     widths = []
     for digit in x[:40]:
-        pieces = label(digit >= 64).max()
+        pieces = _pieces_and_holes(digit >= 64)[0]
         for height, brush in ((240, 12), (150, 20), (90, 28)):
             ink = restroke(digit, height, brush) >= 0.5
             assert ink.shape == (round(28 * height / 20),) * 2
-            assert label(ink).max() <= pieces
+            assert _pieces_and_holes(ink)[0] <= pieces
         widths.append(stroke_width(restroke(digit, 240, 12) >= 0.5))  # thin brush, big digit: no blobs
     assert np.median(widths) == pytest.approx(12, rel=0.25)  # the measure reads ~14 for a bare 12 px line
