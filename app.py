@@ -22,6 +22,7 @@ from mnist_core.cache import cache_key, load_or_train  # noqa: E402
 from mnist_core.drawings import Drawings, DrawingsError, accuracy_on, to_npz  # noqa: E402
 from mnist_core.evaluate import confusion, confusion_rows  # noqa: E402
 from mnist_core.jobs import get_job, start_training  # noqa: E402
+from mnist_core.model import deskews  # noqa: E402
 
 st.set_page_config(page_title="MNIST Draw", page_icon="✏️", layout="wide")
 
@@ -121,6 +122,10 @@ with st.sidebar:
                                "thinner or bolder stroke, and some 1s with a flag (MNIST's writers rarely drew "
                                "one), so the network learns handwriting rather than MNIST's pen. Slower: about "
                                "7 s an epoch.")
+    deskew = st.checkbox("Deskew: straighten slanted digits", value=False,
+                         help="A first layer, with no weights, shears every digit upright before the dense layers "
+                              "read it, in training and when reading your drawings: the network no longer has to "
+                              "learn each digit at every slant.")
     as_drawn = st.checkbox("Half the digits as if drawn on this canvas", value=False,
                            help="Each epoch, half the training digits are shown restroked with a mouse-like "
                                 "brush and read back through the same preparation as your drawings. The first "
@@ -134,8 +139,8 @@ with st.sidebar:
     mix = st.checkbox(f"Mix in my drawings ({n_saved} saved)", value=False, disabled=n_saved == 0,
                       help="Adds your saved drawings (see Your drawings) to the training set.")
     if st.button("Train", type="primary", width="stretch"):
-        config = TrainConfig(epochs=int(epochs), batch_size=int(batch_size), augment=augment, dropout=dropout,
-                             as_drawn=0.5 if as_drawn else 0.0, user_drawings=fingerprint if mix else "")
+        config = TrainConfig(epochs=int(epochs), batch_size=int(batch_size), augment=augment, deskew=deskew,
+                             dropout=dropout, as_drawn=0.5 if as_drawn else 0.0, user_drawings=fingerprint if mix else "")
         start_training(config)  # at most one job per config: a second click or tab joins the first
         st.session_state["pending"] = config  # the model in use changes only once it is trained
     if st.session_state.get("config") is not None and st.button("Use the shipped model", width="stretch"):
@@ -211,8 +216,9 @@ def draw_tab():
         with middle:
             st.metric("Prediction", best["digit"] if best else "–",
                       f"{best['probability']:.0%} sure" if best else None, delta_color="off", delta_arrow="off")
-            st.image(views.pixel_view(digit, 7), caption="What the network sees: 28x28, white ink on black",
-                     width=196)
+            straight = " and straightened" if digit is not None and deskews(model) else ""
+            st.image(views.pixel_view(views.network_input(model, digit), 7), width=196,
+                     caption=f"What the network sees: 28x28, white ink on black{straight}")
         with right:
             # A plain Vega-Lite spec: Altair's validation would cost ~13 ms on every stroke.
             st.vega_lite_chart(pd.DataFrame(rows), {
@@ -238,7 +244,8 @@ def draw_tab():
                         st.rerun()  # the whole page: "Your drawings" below changes
         st.caption("How the drawing becomes MNIST-like: crop to the ink, bring the stroke to MNIST's pen width, "
                    "scale the longer side to 20 px (anti-aliased), and put the centre of mass at the centre "
-                   "of a 28x28 frame, exactly as MNIST's digits were made.")
+                   "of a 28x28 frame, exactly as MNIST's digits were made. A model that deskews then shears the "
+                   "digit upright.")
 
     draw()
     if "saved" in st.session_state:
@@ -315,7 +322,7 @@ def data_tab():
 
 # ---------------------------------------------------------------- network
 def network_tab():
-    st.subheader("Input(784) → Dense(512, relu) → Dense(10, softmax)")
+    st.subheader(views.architecture(result.model))
     left, right = st.columns([1.2, 1])
     with left:
         st.dataframe(pd.DataFrame(views.layer_table(result.model)), hide_index=True)
@@ -324,6 +331,11 @@ def network_tab():
                     "stroke in some place. `relu` keeps what is positive, which lets the layers stack into "
                     "something more than one linear map. Its 784 × 512 weights + 512 biases are 401,920 "
                     "parameters.")
+        if deskews(result.model):
+            st.markdown("**This model deskews first.** Its `Deskew` layer has no weights: it measures each digit's "
+                        "slant from its image moments and shears it upright, pivoting on the centre of mass, so the "
+                        "dense layers need not learn every digit at every slant. LeCun's MNIST results table has "
+                        "rows for classifiers with and without deskewing for this reason.")
         st.markdown("**Softmax gives ten probabilities that sum to 1.** The last layer scores each digit and "
                     "softmax turns the ten scores into probabilities: the bar chart under *Draw*.")
     with right:

@@ -21,6 +21,7 @@ def _config_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--batch-size", type=int, default=d.batch_size, help=f"1-60000 (default {d.batch_size})")
     p.add_argument("--seed", type=int, default=d.seed, help=f"random seed (default {d.seed})")
     p.add_argument("--augment", action="store_true", help="random warps and stroke widths each epoch")
+    p.add_argument("--deskew", action="store_true", help="a first layer that shears each digit upright")
     p.add_argument("--dropout", type=float, default=d.dropout, help="dropout after the hidden layer")
     p.add_argument("--as-drawn", type=float, default=d.as_drawn,
                    help="share of training images shown as the canvas would deliver them (0-1)")
@@ -30,7 +31,7 @@ def _config_args(p: argparse.ArgumentParser) -> None:
 
 def _config(a: argparse.Namespace) -> TrainConfig:
     return TrainConfig(epochs=a.epochs, batch_size=a.batch_size, seed=a.seed, augment=a.augment,
-                       dropout=a.dropout, as_drawn=a.as_drawn, validation_split=a.validation_split)
+                       deskew=a.deskew, dropout=a.dropout, as_drawn=a.as_drawn, validation_split=a.validation_split)
 
 
 class ProgressBar:

@@ -37,6 +37,8 @@ class TrainConfig:
     dropout: float = 0.0
     # Share of training images shown each epoch as the canvas would deliver them (augment.as_drawn).
     as_drawn: float = 0.0
+    # A first layer that shears every digit upright (model.Deskew), in training and when reading.
+    deskew: bool = False
     # Fraction of the training set held out to measure overfitting per epoch (as Keras's fit does).
     validation_split: float = 0.0
     # Fingerprint of the user's saved drawings to mix into training ("" for none); see drawings.py.
@@ -46,8 +48,9 @@ class TrainConfig:
         _check_int("epochs", self.epochs, 1, 200)
         _check_int("batch_size", self.batch_size, 1, TRAIN_SIZE)
         _check_int("seed", self.seed, 0, 2**31 - 1)
-        if not isinstance(self.augment, bool):
-            raise ValueError(f"augment must be True or False, got {self.augment!r}")
+        for name in ("augment", "deskew"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"{name} must be True or False, got {getattr(self, name)!r}")
         _check_float("dropout", self.dropout, 0.0, 1.0, hi_open=True)
         _check_float("as_drawn", self.as_drawn, 0.0, 1.0)
         _check_float("validation_split", self.validation_split, 0.0, 0.5)

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from .model import prepare_images, prepare_labels
+from .model import deskew, deskews, prepare_images, prepare_labels
 
 
 def describe_config(c) -> str:
     """A TrainConfig in words: "20 epochs, batch size 128, augmented, dropout 0.2"."""
     parts = [f"{c.epochs} epoch{'s' if c.epochs != 1 else ''}", f"batch size {c.batch_size}"]
     parts += ["augmented"] if c.augment else []
+    parts += ["deskewed"] if c.deskew else []
     parts += [f"{c.as_drawn:.0%} as drawn"] if c.as_drawn else []
     parts += [f"dropout {c.dropout:g}"] if c.dropout else []
     parts += [f"{c.validation_split:.0%} held out"] if c.validation_split else []
@@ -34,6 +35,22 @@ def pixel_view(image: np.ndarray | None, scale: int = 8) -> np.ndarray:
     grid[::scale, :] = grid[:, ::scale] = True
     out[grid] = np.maximum(out[grid], 40)  # pixel borders stay visible on black
     return out
+
+
+def network_input(model, image: np.ndarray | None) -> np.ndarray | None:
+    """(28, 28) in [0, 1] -> what the first Dense layer reads: the image, straightened if the model deskews."""
+    if image is None or not deskews(model):
+        return image
+    return deskew(np.asarray(image, np.float32).reshape(1, 784)).reshape(28, 28)
+
+
+def architecture(model) -> str:
+    """The network in one line: "Input(784) → Dense(512, relu) → Dense(10, softmax)"."""
+    def name(layer):
+        if hasattr(layer, "units"):
+            return f"Dense({layer.units}, {layer.activation.__name__})"
+        return f"Dropout({layer.rate:g})" if hasattr(layer, "rate") else type(layer).__name__
+    return " → ".join(["Input(784)"] + [name(layer) for layer in model.layers])
 
 
 def layer_table(model) -> list[dict]:

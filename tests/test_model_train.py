@@ -26,6 +26,8 @@ def test_reference_network_shape_and_compile_settings():
     assert isinstance(m.optimizer, keras.optimizers.RMSprop)
     compiled = m.get_compile_config()
     assert compiled["loss"] == "categorical_crossentropy" and compiled["metrics"] == ["accuracy"]
+    from mnist_core.views import architecture
+    assert architecture(m) == "Input(784) → Dense(512, relu) → Dense(10, softmax)"
 
 
 def test_images_and_labels_are_prepared_like_the_notebook(mnist):
@@ -146,3 +148,46 @@ def test_three_processes_training_one_config_train_it_once(tmp_path):
     assert sorted(o[0] for o in outs) == ["cache", "cache", "trained"]
     assert len({o[1] for o in outs}) == 1  # all hold the one model
     assert len(list(tmp_path.glob("*.keras"))) == 1 and not list(tmp_path.glob(".*tmp*"))
+
+
+def _slanted_stroke(slope: float) -> np.ndarray:
+    """(28, 28) float: a 2 px wide line from (row 4, col 8) down to row 23, moving `slope` px right per row."""
+    img = np.zeros((28, 28), np.float32)
+    for row in range(4, 24):
+        col = 8 + slope * (row - 4)
+        img[row, int(col): int(col) + 2] = 1
+    return img
+
+
+@pytest.mark.parametrize("slope", [0.6, -0.4, 0.0])
+def test_deskew_stands_a_slanted_stroke_upright_about_its_centre(slope):
+    from mnist_core.model import deskew
+    img = _slanted_stroke(slope if slope >= 0 else -slope)
+    img = img if slope >= 0 else img[:, ::-1].copy()
+    out = deskew(img.reshape(1, 784)).reshape(28, 28)
+    rows, cols = np.nonzero(out > 0.5)
+    assert abs(np.polyfit(rows, cols, 1)[0]) < 0.05  # upright
+    def centre(a):  # column of the centre of mass
+        return (np.arange(28) * a.sum(axis=0)).sum() / a.sum()
+    assert centre(out) == pytest.approx(centre(img), abs=0.1)  # pivots on the centre of mass
+    assert out.sum() == pytest.approx(img.sum(), rel=0.02)  # moves ink, neither adds nor loses it
+
+
+def test_deskew_is_the_same_maths_in_numpy_and_inside_keras(mnist):
+    from mnist_core.model import deskew
+    _, (x_test, _) = mnist
+    x = prepare_images(x_test[:200])
+    assert np.abs(deskew(x) - keras.ops.convert_to_numpy(deskew(x, keras.ops))).max() < 1e-5
+
+
+def test_a_deskewing_model_trains_saves_and_reads_like_keras(mnist, tmp_path):
+    from mnist_core.model import Deskew, deskews
+    result = load_or_train(TrainConfig(epochs=1, deskew=True), cache_dir=tmp_path)
+    assert [type(l).__name__ for l in result.model.layers] == ["Deskew", "Dense", "Dense"]
+    assert deskews(result.model) and not deskews(build_model())
+    assert result.test_accuracy > 0.95
+    again = load_or_train(TrainConfig(epochs=1, deskew=True), cache_dir=tmp_path)  # from the .keras file
+    assert again.source == "cache" and isinstance(again.model.layers[0], Deskew)
+    _, (x_test, _) = mnist
+    fast = predict_proba(again.model, x_test[:100])  # numpy forward pass, numpy deskew
+    assert np.allclose(fast, again.model.predict(prepare_images(x_test[:100]), verbose=0), atol=1e-5)
