@@ -64,6 +64,9 @@ def test_first_visit_shows_everything_with_the_shipped_model(at):
     assert metric(at, "Training images") == "60,000" and metric(at, "Test images") == "10,000"
     open_tab(at, "2 · The network")
     assert any("Dense" in str(df.value) for df in at.dataframe)  # the layer table
+    # The shipped model deskews first, and the page says so.
+    assert "Input(784) → Deskew → Dense(512, relu) → Dropout(0.2) → Dense(10, softmax)" in [h.value for h in at.subheader]
+    assert any("This model deskews first" in m.value for m in at.markdown)
     open_tab(at, "3 · Training and testing")
     assert metric(at, "Test accuracy") == f"{default_model().test_accuracy:.2%}"
     open_tab(at, "4 · Where it fails")
