@@ -350,6 +350,8 @@ def network_tab():
                 "    layers.Dense(512, activation='relu'),\n    layers.Dense(10, activation='softmax'),\n])\n"
                 "model.compile(optimizer='rmsprop',\n              loss='categorical_crossentropy',\n"
                 "              metrics=['accuracy'])", language="python")
+        st.caption("The reference network in Keras. The options in the sidebar add layers (`Deskew` in front, "
+                   "`Dropout` after the hidden layer); the table lists this model's own.")
 
 # ---------------------------------------------------------------- training and testing
 def training_tab():
