@@ -4,7 +4,6 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum < pyproject.toml | cut -d' ' -f1)
 CHROMIUM ?= /usr/bin/chromium
-export TF_CPP_MIN_LOG_LEVEL = 2
 export CHROMIUM
 
 .PHONY: run test bench setup browser
@@ -16,7 +15,7 @@ test: $(STAMP) browser
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP) browser
-	$(BIN)/python -m mnist_core bench --out BENCHMARKS.md
+	$(BIN)/python -m benchmarks speed --out BENCHMARKS.md
 
 setup: $(STAMP)
 

@@ -1,4 +1,7 @@
-"""Command line: python -m mnist_core {train,evaluate,bench-drawn,bench} --help"""
+"""Command line: python -m mnist_core {train,evaluate,export-drawings} --help
+
+The benchmarks have their own: python -m benchmarks --help (they are not part of the product).
+"""
 
 from __future__ import annotations
 
@@ -7,37 +10,39 @@ import json
 import shlex
 import sys
 import time
-from pathlib import Path
 
-from . import TrainConfig, default_model, load_mnist, load_or_train, predict_proba, train
+from . import TrainConfig, default_model, load_mnist, load_or_train, train
 from .cache import write_entry
-from .drawings import Drawings, DrawingsError, accuracy_on
+from .config import settings
+from .evaluate import measure
 from .paths import DEFAULT_MODEL_DIR
+from .user_drawings import Drawings, DrawingsError
+
+_TYPES = {"int": int, "float": float}
 
 
-def _config_args(p: argparse.ArgumentParser) -> None:
-    d = TrainConfig()
-    p.add_argument("--epochs", type=int, default=d.epochs, help=f"1-200 (default {d.epochs})")
-    p.add_argument("--batch-size", type=int, default=d.batch_size, help=f"1-60000 (default {d.batch_size})")
-    p.add_argument("--seed", type=int, default=d.seed, help=f"random seed (default {d.seed})")
-    p.add_argument("--augment", action="store_true", help="random warps and stroke widths each epoch")
-    p.add_argument("--deskew", action="store_true", help="a first layer that shears each digit upright")
-    p.add_argument("--dropout", type=float, default=d.dropout, help="dropout after the hidden layer")
-    p.add_argument("--as-drawn", type=float, default=d.as_drawn,
-                   help="share of training images shown as the canvas would deliver them (0-1)")
-    p.add_argument("--validation-split", type=float, default=d.validation_split,
-                   help="fraction of the training set held out to watch overfitting")
+def config_args(p: argparse.ArgumentParser) -> None:
+    """One flag per TrainConfig field, with its limits and help from the field itself."""
+    for f in settings():
+        m = f.metadata
+        if not m["cli"]:
+            continue
+        flag = "--" + f.name.replace("_", "-")
+        if f.type == "bool":
+            p.add_argument(flag, action="store_true", help=m["help"])
+        else:
+            p.add_argument(flag, type=_TYPES[f.type], default=f.default,
+                           help=f"{m['help']} ({m['lo']}-{m['hi']}, default {f.default})")
 
 
-def _config(a: argparse.Namespace) -> TrainConfig:
-    return TrainConfig(epochs=a.epochs, batch_size=a.batch_size, seed=a.seed, augment=a.augment,
-                       deskew=a.deskew, dropout=a.dropout, as_drawn=a.as_drawn, validation_split=a.validation_split)
+def config_from(a: argparse.Namespace) -> TrainConfig:
+    return TrainConfig(**{f.name: getattr(a, f.name) for f in settings() if f.metadata["cli"]})
 
 
 class ProgressBar:
     """One line per epoch: a bar, the epoch's metrics and the time left."""
 
-    def __init__(self, epochs: int, out=sys.stderr, width: int = 30):
+    def __init__(self, epochs: int, out=None, width: int = 30):
         self.epochs, self.out, self.width, self.start = epochs, out, width, time.perf_counter()
 
     def __call__(self, epoch: int, logs: dict) -> None:
@@ -46,15 +51,22 @@ class ProgressBar:
         done = round(self.width * epoch / self.epochs)
         metrics = "  ".join(f"{k} {v:.4f}" for k, v in logs.items())
         print(f"epoch {epoch:>3}/{self.epochs} [{'#' * done}{'.' * (self.width - done)}] {metrics}"
-              f"  {elapsed / epoch:.1f} s/epoch, {left:.0f} s left", file=self.out, flush=True)
+              f"  {elapsed / epoch:.1f} s/epoch, {left:.0f} s left", file=self.out or sys.stderr, flush=True)
+
+
+def model_from(a: argparse.Namespace):
+    """The shipped model, or the one the config flags train (from the cache if it is there)."""
+    if a.model == "default":
+        return default_model()
+    config = config_from(a)
+    return load_or_train(config, cache_dir=a.cache_dir, on_epoch=ProgressBar(config.epochs))
 
 
 def cmd_train(a: argparse.Namespace) -> int:
-    config = _config(a)
+    config = config_from(a)
     bar = ProgressBar(config.epochs)
     if a.ship:
         result = train(config, on_epoch=bar)
-        DEFAULT_MODEL_DIR.mkdir(parents=True, exist_ok=True)
         result.extra["command"] = "python -m mnist_core " + shlex.join(sys.argv[1:])
         write_entry(result, DEFAULT_MODEL_DIR / "model.keras", DEFAULT_MODEL_DIR / "model.json")
         where = f"shipped as {DEFAULT_MODEL_DIR}"
@@ -69,80 +81,73 @@ def cmd_train(a: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(a: argparse.Namespace) -> int:
-    if a.model == "default":
-        result = default_model()
-    else:
-        result = load_or_train(_config(a), cache_dir=a.cache_dir, on_epoch=ProgressBar(a.epochs))
+    result = model_from(a)
     _, (x_test, y_test) = load_mnist()
-    probs = predict_proba(result.model, x_test)
-    acc = float((probs.argmax(1) == y_test).mean())
     report = {"model": a.model, "config": result.config.to_dict(),
-              "test_accuracy": round(acc, 4), "recorded_test_accuracy": round(result.test_accuracy, 4)}
+              "test_accuracy": round(measure(result.model, x_test, y_test)["accuracy"], 4),
+              "recorded_test_accuracy": round(result.test_accuracy, 4)}
+    if "real_handwriting" in result.extra:
+        report["real_handwriting"] = result.extra["real_handwriting"]
     if a.drawings:
         _, dx, dy = Drawings(a.db).arrays()
-        mine = accuracy_on(result.model, dx, dy)
-        mine.pop("predicted", None)
-        report["your_drawings"] = mine
+        mine = measure(result.model, dx, dy)
+        report["your_drawings"] = {"correct": int(mine["correct"].sum()), "total": int(len(dy)),
+                                   "accuracy": round(mine["accuracy"], 4)}
     print(json.dumps(report))
     return 0
 
 
 def cmd_export_drawings(a: argparse.Namespace) -> int:
     store = Drawings(a.db)
-    Path(a.out).write_bytes(store.export_npz())
+    with open(a.out, "wb") as f:
+        f.write(store.export_npz())
     print(f"{store.count()} drawings from {store.path} written to {a.out} (x: (n, 28, 28) uint8, y: (n,) uint8)")
     return 0
 
 
-def cmd_bench_drawn(a: argparse.Namespace) -> int:
-    from .drawn import print_benchmark
-    model = default_model() if a.model == "default" else load_or_train(_config(a), cache_dir=a.cache_dir)
-    return print_benchmark(model.model, n_per_digit=a.per_digit, seed=a.bench_seed)
+def model_args(p: argparse.ArgumentParser) -> None:
+    """--model default|config, the config's flags and --cache-dir: which model a command measures."""
+    p.add_argument("--model", choices=["default", "config"], default="default",
+                   help="the shipped model, or the one the config options below train")
+    config_args(p)
+    p.add_argument("--cache-dir", help="model cache folder (default: $MNIST_DRAW_CACHE_DIR or the user cache)")
 
 
-def cmd_bench(a: argparse.Namespace) -> int:
-    from .bench import main
-    return main(a)
-
-
-def main(argv=None) -> int:
+def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m mnist_core", description="MNIST Draw's core, from the shell.")
     sub = p.add_subparsers(dest="cmd", required=True)
     t = sub.add_parser("train", help="train the network (or load it from the cache) and report test accuracy")
-    _config_args(t)
+    config_args(t)
     t.add_argument("--cache-dir", help="model cache folder (default: $MNIST_DRAW_CACHE_DIR or the user cache)")
     t.add_argument("--ship", action="store_true", help="write the model to assets/default_model instead")
     t.set_defaults(func=cmd_train)
-    for name, func, helptext in [
-        ("evaluate", cmd_evaluate, "MNIST test accuracy of the shipped model or of a config's model"),
-        ("bench-drawn", cmd_bench_drawn, "accuracy on generated canvas drawings: plain resize vs the real pipeline"),
-    ]:
-        e = sub.add_parser(name, help=helptext)
-        e.add_argument("--model", choices=["default", "config"], default="default",
-                       help="the shipped model, or the one the config options below train")
-        _config_args(e)
-        e.add_argument("--cache-dir")
-        if name == "evaluate":
-            e.add_argument("--drawings", action="store_true", help="also report accuracy on your saved drawings")
-            e.add_argument("--db", help="drawings database (default: $MNIST_DRAW_DB or the user data folder)")
-        if name == "bench-drawn":
-            e.add_argument("--per-digit", type=int, default=120, help="drawings per digit (default 120)")
-            e.add_argument("--bench-seed", type=int, default=2026, help="seed of the drawings")
-        e.set_defaults(func=func)
+    e = sub.add_parser("evaluate", help="MNIST test accuracy of the shipped model or of a config's model")
+    model_args(e)
+    e.add_argument("--drawings", action="store_true", help="also report accuracy on your saved drawings")
+    e.add_argument("--db", help="drawings database (default: $MNIST_DRAW_DB or the user data folder)")
+    e.set_defaults(func=cmd_evaluate)
     x = sub.add_parser("export-drawings", help="write your saved drawings to an .npz (x, y like load_mnist)")
     x.add_argument("--out", default="my-drawings.npz")
     x.add_argument("--db", help="drawings database (default: $MNIST_DRAW_DB or the user data folder)")
     x.set_defaults(func=cmd_export_drawings)
-    b = sub.add_parser("bench", help="speed and memory benchmarks, each beside its baseline")
-    b.add_argument("--quick", action="store_true", help="fewer repetitions and no browser parts")
-    b.add_argument("--out", help="also write the table as Markdown to this file")
-    b.set_defaults(func=cmd_bench)
-    a = p.parse_args(argv)
+    return p
+
+
+def run(a: argparse.Namespace) -> int:
     try:
         return a.func(a)
     except (ValueError, DrawingsError) as e:  # bad settings or files: one clear line, no traceback
         print(f"error: {e}", file=sys.stderr)
         return 2
+
+
+def main(argv=None) -> int:
+    p = parser()
+    try:
+        a = p.parse_args(argv)
+    except SystemExit as e:  # --help, or words argparse refused (it has printed why)
+        return int(e.code or 0)
+    return run(a)
 
 
 if __name__ == "__main__":

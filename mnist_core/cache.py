@@ -17,9 +17,8 @@ from pathlib import Path
 import keras
 
 from .config import TrainConfig
-from .data import SUMS_FILE
-from . import paths
-from .paths import DEFAULT_MODEL_DIR, MNIST_DIR, atomic_write_bytes
+from . import data, handwriting, paths
+from .paths import DEFAULT_MODEL_DIR, MNIST_DIR, UNIPEN_DIR, atomic_write_bytes
 from .train import OnEpoch, TrainResult, train
 
 try:
@@ -27,15 +26,16 @@ try:
 except ImportError:  # Windows: threads are still serialised by _thread_locks
     fcntl = None
 
-FORMAT = 7  # bump when what a cache entry holds, or how a config trains, changes
+FORMAT = 8  # bump when what a cache entry holds, or how a config trains, changes
 _thread_locks: dict[str, threading.Lock] = {}
 _thread_locks_guard = threading.Lock()
 
 
 def cache_key(config: TrainConfig) -> str:
-    """Everything that changes the trained model: the settings, the data, Keras, this format."""
-    parts = [json.dumps(config.to_dict(), sort_keys=True), (MNIST_DIR / SUMS_FILE).read_text(),
-             keras.__version__, str(FORMAT)]
+    """Everything that changes the trained model: the settings, the data, Keras, this format.
+    The one key of a config: the cache's file name and the training job's name."""
+    parts = [json.dumps(config.to_dict(), sort_keys=True), (MNIST_DIR / data.SUMS_FILE).read_text(),
+             (UNIPEN_DIR / handwriting.SUMS_FILE).read_text(), keras.__version__, str(FORMAT)]
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:20]
 
 

@@ -11,7 +11,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from .cache import load_or_train
+from .cache import cache_key, load_or_train
 from .config import TrainConfig
 from .train import TrainResult
 
@@ -54,7 +54,8 @@ class TrainingJob:
             self.done.set()
 
 
-_jobs: dict[TrainConfig, TrainingJob] = {}
+KEEP_FINISHED = 8  # finished jobs kept (with their models); older ones are in the disk cache anyway
+_jobs: dict[TrainConfig, TrainingJob] = {}  # in order of start
 _guard = threading.Lock()
 
 
@@ -63,8 +64,12 @@ def start_training(config: TrainConfig) -> TrainingJob:
     with _guard:
         job = _jobs.get(config)
         if job is None or job.error is not None:
+            _jobs.pop(config, None)
             job = _jobs[config] = TrainingJob(config)
-            threading.Thread(target=job._run, name=f"train-{config.key()}", daemon=True).start()
+            threading.Thread(target=job._run, name=f"train-{cache_key(config)}", daemon=True).start()
+            finished = [c for c, j in _jobs.items() if not j.running]
+            for c in finished[:max(0, len(finished) - KEEP_FINISHED)]:
+                del _jobs[c]
         return job
 
 

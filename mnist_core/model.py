@@ -6,10 +6,6 @@ layers see it, as in the "deskewing" rows of LeCun's MNIST results table.
 
 from __future__ import annotations
 
-import os
-
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow's first import: quiet log
-
 import keras
 import numpy as np
 

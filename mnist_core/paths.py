@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import hashlib
+import io
 import os
 import sys
 import tempfile
 from pathlib import Path
+from typing import Callable
+
+import numpy as np
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 ASSETS_DIR = PROJECT_DIR / "assets"
 MNIST_DIR = ASSETS_DIR / "mnist"
 DEFAULT_MODEL_DIR = ASSETS_DIR / "default_model"
+UNIPEN_DIR = ASSETS_DIR / "unipen"
 
 CACHE_ENV = "MNIST_DRAW_CACHE_DIR"
 
@@ -50,3 +56,20 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         os.replace(tmp, path)
     finally:
         Path(tmp).unlink(missing_ok=True)
+
+
+def cached_array(name: str, key: bytes, make: Callable[[], np.ndarray]) -> np.ndarray:
+    """make(), computed once per key and kept in the cache folder as an .npy file."""
+    path = cache_dir() / "mnist" / f"{name}-{hashlib.sha256(key).hexdigest()[:20]}.npy"
+    try:
+        return np.load(path)
+    except (OSError, ValueError):
+        pass  # not there yet, or unreadable: make it again
+    out = make()
+    buf = io.BytesIO()
+    np.save(buf, out)
+    try:
+        atomic_write_bytes(path, buf.getvalue())
+    except OSError:
+        pass  # a read-only cache only costs time
+    return out

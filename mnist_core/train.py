@@ -1,10 +1,10 @@
-"""Training: data -> prepared arrays -> the reference network -> fit -> test evaluation."""
+"""Training, in the seed's steps: data -> prepare -> model -> fit -> test."""
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, Iterator
 
 import keras
 import numpy as np
@@ -12,10 +12,12 @@ import numpy as np
 from .augment import FLAGGED_ONES, add_flags, as_drawn_cached, augment_batch
 from .config import TrainConfig
 from .data import load_mnist
+from .evaluate import measure
+from .handwriting import real_handwriting_figures
 from .model import build_model, prepare_images, prepare_labels
-from .predict import predict_proba
 
 OnEpoch = Callable[[int, dict], None]
+HANDWRITING_COPIES = 8  # canvas drawings made of each real pen digit; each epoch picks among them
 
 
 @dataclass
@@ -59,17 +61,6 @@ class TrainResult:
         )
 
 
-def test_metrics(model: keras.Model, x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
-    """Categorical cross-entropy and accuracy of model on (n, 784) images and (n,) labels.
-
-    The same figures as model.evaluate, computed through predict_proba's numpy forward pass:
-    ~0.05 s for the test set against ~0.2 s and a compiled test function for Keras's.
-    """
-    probs = predict_proba(model, x)  # (n, 10)
-    loss = float(-np.log(np.clip(probs[np.arange(len(y)), y], 1e-7, 1.0)).mean())  # Keras clips alike
-    return loss, float((probs.argmax(axis=1) == y).mean())
-
-
 class _Progress(keras.callbacks.Callback):
     """After each epoch: measures the test set, records the logs, calls on_epoch(epoch, logs) (1-based)."""
 
@@ -79,66 +70,93 @@ class _Progress(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         logs = {k: float(v) for k, v in (logs or {}).items()}
-        logs["test_loss"], logs["test_accuracy"] = test_metrics(self.model, *self.test)
+        m = measure(self.model, *self.test)
+        logs["test_loss"], logs["test_accuracy"] = m["loss"], m["accuracy"]
         for k, v in logs.items():
             self.history.setdefault(k, []).append(v)
         if self.on_epoch is not None:
             self.on_epoch(epoch + 1, logs)
 
 
-def _mix_in_drawings(config: TrainConfig, x: np.ndarray, y: np.ndarray, drawings):
+def epoch_images(config: TrainConfig, x: np.ndarray, y: np.ndarray, drawn: np.ndarray | None = None,
+                 handwriting: tuple[np.ndarray, np.ndarray] | None = None) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Each epoch's training images and labels ((n, 28, 28) uint8, (n,)), made from the arguments:
+    x, y the images every epoch starts from; drawn, the same images as the canvas would deliver them
+    (config.as_drawn of them swapped in); handwriting, a pool of real pen digits drawn on the canvas
+    (config.real_handwriting * len(x) of them added); then, with config.augment, some 1s flagged and
+    every image freshly distorted."""
+    rng = np.random.default_rng(config.seed)
+    ones = np.nonzero(y == 1)[0]
+    flagged = add_flags(x[ones], rng) if config.augment else None
+    n_pen = round(config.real_handwriting * len(x))
+    for _ in range(config.epochs):
+        x_epoch, y_epoch = x.copy(), y
+        if config.as_drawn:  # a random share of the MNIST images, as the canvas would give them
+            swap = np.nonzero(rng.random(len(drawn)) < config.as_drawn)[0]
+            x_epoch[swap] = drawn[swap]
+        if config.augment:  # some 1s with a flag
+            pick = rng.random(len(ones)) < FLAGGED_ONES
+            x_epoch[ones[pick]] = flagged[pick]
+        if n_pen:  # real handwriting, each digit in one of its canvas drawings
+            pick = rng.integers(len(handwriting[1]), size=n_pen)
+            x_epoch = np.concatenate([x_epoch, handwriting[0][pick]])
+            y_epoch = np.concatenate([y_epoch, handwriting[1][pick]])
+        if config.augment:  # a fresh random distortion of every image
+            x_epoch = augment_batch(x_epoch, rng)
+        yield x_epoch, y_epoch
+
+
+def _with_user_drawings(config: TrainConfig, x: np.ndarray, y: np.ndarray, drawings):
     """Append the user's saved drawings, repeated so that they make up about 2% of an epoch."""
-    from .drawings import Drawings
-    store = drawings if drawings is not None else Drawings()
-    if store.fingerprint() != config.user_drawings:
-        raise ValueError("user_drawings does not match the saved drawings (they changed since this "
-                         "setting was chosen); choose it again")
-    _, dx, dy = store.arrays()
+    from .user_drawings import Drawings
+    dx, dy = (drawings if drawings is not None else Drawings()).for_training(config.user_drawings)
     repeat = int(np.clip(round(0.02 * len(x) / len(dy)), 1, 50))
     mixed = {"count": int(len(dy)), "repeated": repeat}
     return np.concatenate([x, np.tile(dx, (repeat, 1, 1))]), np.concatenate([y, np.tile(dy, repeat)]), mixed
 
 
-def train(config: TrainConfig = TrainConfig(), on_epoch: OnEpoch | None = None, data=None,
-          drawings=None) -> TrainResult:
-    """Train the network for config; data defaults to load_mnist(), drawings to the user's database.
+def _pen_pool(pen) -> tuple[np.ndarray, np.ndarray]:
+    """Canvas drawings of the training writers' pen digits (held-out writers never train)."""
+    from .handwriting import as_drawn_digits_cached, load_handwriting, writer_split
+    return as_drawn_digits_cached(pen if pen is not None else writer_split(load_handwriting())[0],
+                                  HANDWRITING_COPIES)
 
-    After every epoch the model is also measured on the test set (history's test_loss and
-    test_accuracy: watched, never used to steer training), so overfitting shows as it grows;
-    the last epoch's figures are the result's test_loss and test_accuracy.
-    """
+
+def train(config: TrainConfig = TrainConfig(), on_epoch: OnEpoch | None = None, data=None,
+          drawings=None, pen=None) -> TrainResult:
+    """Train the network for config and measure it on the test set.
+
+    data defaults to load_mnist(); drawings (a user_drawings.Drawings) to the user's database, read
+    only if config.user_drawings; pen (handwriting.PenDigits) to the training writers' digits, read
+    only if config.real_handwriting. After every epoch the model is measured on the test set
+    (history's test_loss and test_accuracy: watched, never used to steer training), so overfitting
+    shows as it grows; the last epoch's figures are the result's."""
     start = time.perf_counter()
     keras.utils.set_random_seed(config.seed)
+    # Data: MNIST, less the validation share; the user's drawings if asked for.
     (x_train, y_train), (x_test, y_test) = data if data is not None else load_mnist()
-    n_val = int(len(x_train) * config.validation_split)
-    n_fit = len(x_train) - n_val
-    x_fit_raw, y_fit_raw = x_train[:n_fit], y_train[:n_fit]
+    n_fit = len(x_train) - int(len(x_train) * config.validation_split)
+    x, y = x_train[:n_fit], y_train[:n_fit]
     extra = {}
     if config.user_drawings:
-        x_fit_raw, y_fit_raw, extra["user_drawings"] = _mix_in_drawings(config, x_fit_raw, y_fit_raw, drawings)
-    y_fit = prepare_labels(y_fit_raw)
-    history: dict[str, list[float]] = {}
-    progress = _Progress(on_epoch, history, (prepare_images(x_test), y_test))
-    validation = (prepare_images(x_train[n_fit:]), prepare_labels(y_train[n_fit:])) if n_val else None
+        x, y, extra["user_drawings"] = _with_user_drawings(config, x, y, drawings)
+    # Prepare: the test and validation sets once; what changes per epoch, in epoch_images.
+    test = (prepare_images(x_test), y_test)
+    validation = (prepare_images(x_train[n_fit:]), prepare_labels(y_train[n_fit:])) if n_fit < len(x_train) else None
     model = build_model(config)
+    history: dict[str, list[float]] = {}
     fit = dict(batch_size=config.batch_size, validation_data=validation, validation_batch_size=1024, verbose=0,
-               callbacks=[progress])
-    if config.augment or config.as_drawn:
-        rng = np.random.default_rng(config.seed)
+               callbacks=[_Progress(on_epoch, history, test)])
+    if config.augment or config.as_drawn or config.real_handwriting:
         drawn = as_drawn_cached(x_train[:n_fit]) if config.as_drawn else None
-        ones = np.nonzero(y_fit_raw == 1)[0]
-        flagged = add_flags(x_fit_raw[ones], rng) if config.augment else None
-        for epoch in range(config.epochs):
-            x_epoch = x_fit_raw.copy()
-            if drawn is not None:  # a random share of the MNIST images, as the canvas would give them
-                swap = np.nonzero(rng.random(n_fit) < config.as_drawn)[0]
-                x_epoch[swap] = drawn[swap]
-            if config.augment:  # some 1s with a flag; a fresh random distortion of every image
-                pick = rng.random(len(ones)) < FLAGGED_ONES
-                x_epoch[ones[pick]] = flagged[pick]
-                x_epoch = augment_batch(x_epoch, rng)
-            model.fit(prepare_images(x_epoch), y_fit, initial_epoch=epoch, epochs=epoch + 1, **fit)
-    else:
-        model.fit(prepare_images(x_fit_raw), y_fit, epochs=config.epochs, **fit)
-    return TrainResult(model, config, history, history["test_loss"][-1], history["test_accuracy"][-1],
-                       time.perf_counter() - start, extra=extra)
+        pool = _pen_pool(pen) if config.real_handwriting else None
+        for epoch, (x_epoch, y_epoch) in enumerate(epoch_images(config, x, y, drawn, pool)):
+            model.fit(prepare_images(x_epoch), prepare_labels(y_epoch), initial_epoch=epoch, epochs=epoch + 1, **fit)
+    else:  # the same images every epoch: one call
+        model.fit(prepare_images(x), prepare_labels(y), epochs=config.epochs, **fit)
+    # Test: the last epoch's figures (measured by _Progress after every epoch), and real handwriting
+    # by writers that never trained.
+    seconds = time.perf_counter() - start
+    extra["real_handwriting"] = real_handwriting_figures(model)
+    return TrainResult(model, config, history, history["test_loss"][-1], history["test_accuracy"][-1], seconds,
+                       extra=extra)

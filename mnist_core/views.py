@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import inspect
+
 import numpy as np
 
+from . import model as model_module
+from .evaluate import measure
 from .model import deskew, deskews, prepare_images, prepare_labels
 
 
@@ -13,6 +17,7 @@ def describe_config(c) -> str:
     parts += ["augmented"] if c.augment else []
     parts += ["deskewed"] if c.deskew else []
     parts += [f"{c.as_drawn:.0%} as drawn"] if c.as_drawn else []
+    parts += [f"real handwriting {c.real_handwriting:g}"] if c.real_handwriting else []
     parts += [f"dropout {c.dropout:g}"] if c.dropout else []
     parts += [f"{c.validation_split:.0%} held out"] if c.validation_split else []
     parts += ["with your drawings"] if c.user_drawings else []
@@ -105,3 +110,39 @@ def probability_rows(probs: np.ndarray | None) -> list[dict]:
     p = np.zeros(10) if probs is None else np.asarray(probs).reshape(10)
     best = -1 if probs is None else int(p.argmax())
     return [{"digit": str(d), "probability": float(v), "best": d == best} for d, v in enumerate(p)]
+
+
+def network_code() -> str:
+    """The Python that builds every model here (the reference network and its options)."""
+    return inspect.getsource(model_module.build_model)
+
+
+def drawings_summary(model, x: np.ndarray, y: np.ndarray) -> dict:
+    """How model reads the user's saved drawings: correct, total, per-digit rows, each prediction."""
+    m = measure(model, x, y)
+    ok = m["correct"]
+    per = [{"digit": d, "correct": int(ok[y == d].sum()), "total": int((y == d).sum())} for d in range(10)]
+    return {"correct": int(ok.sum()), "total": int(len(y)), "per_digit": [p for p in per if p["total"]],
+            "predicted": m["predicted"]}
+
+
+def real_handwriting_line(extra: dict) -> str | None:
+    """The model's measured accuracy on held-out writers, in words; None if it was never measured."""
+    hw = extra.get("real_handwriting")
+    if not hw:
+        return None
+    worst = int(np.argmin(hw["per_digit"]))
+    return (f"{hw['accuracy']:.1%} of {hw['drawings']:,} canvas drawings of real handwriting by {hw['writers']} "
+            f"people it never saw (weakest digit: {worst}, {hw['per_digit'][worst]:.0%})")
+
+
+def handwriting_samples(pen, per_digit: int = 2, seed: int = 0) -> list[dict]:
+    """A few real pen-written digits, each drawn on a 96 px canvas: [{image, label, writer}]."""
+    from .strokes import render
+    rng = np.random.default_rng(seed)
+    out = []
+    for d in range(10):
+        for i in rng.choice(np.nonzero(pen.labels == d)[0], per_digit, replace=False):
+            strokes = [s * 72 + 12 for s in pen.strokes[i]]  # unit box -> 72 px, a 12 px margin
+            out.append({"image": render(strokes, brush=6, side=96), "label": d, "writer": str(pen.writers[i])})
+    return out

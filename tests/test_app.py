@@ -10,7 +10,8 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from mnist_core import TrainConfig, default_model
-from mnist_core.drawn import TEMPLATES, render
+from benchmarks.synthetic import TEMPLATES
+from mnist_core.strokes import render
 from mnist_core.jobs import get_job
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
@@ -57,7 +58,7 @@ def test_first_visit_shows_everything_with_the_shipped_model(at):
     assert metric(at, "Prediction") == "–"  # blank canvas
     assert [m.label for m in at.metric] == ["Prediction"]  # the hidden tabs did not run
     epochs = next(n for n in at.number_input if n.label == "Epochs")
-    assert (epochs.value, epochs.min, epochs.max) == (10, 1, 50)
+    assert (epochs.value, epochs.min, epochs.max) == (10, 1, 200)  # the config's own limits
     assert next(s for s in at.select_slider if s.label == "Batch size").value == 128
     assert [b for b in at.button if b.label == "Train"]
     open_tab(at, "1 · The data")
@@ -107,7 +108,7 @@ def test_train_one_epoch_updates_the_test_metrics(at):
 
 
 def test_save_a_corrected_drawing_and_see_it_under_your_drawings(at):
-    from mnist_core.drawings import Drawings
+    from mnist_core.user_drawings import Drawings
     store = Drawings()
     before = store.count()
     at.session_state["canvas"] = canvas_value(drawn(7))
@@ -124,7 +125,7 @@ def test_save_a_corrected_drawing_and_see_it_under_your_drawings(at):
 
 
 def test_a_corrupt_drawings_database_leaves_the_page_working(at):
-    from mnist_core.drawings import Drawings
+    from mnist_core.user_drawings import Drawings
     path = Drawings().path
     saved = path.read_bytes() if path.exists() else None
     path.write_bytes(b"not a database at all" * 200)

@@ -21,7 +21,7 @@ def test_augmented_digits_stay_readable_and_vary(mnist, one_epoch):
     assert (predict_proba(default_model().model, a).argmax(1) == y[:2000]).mean() > 0.9
 
 
-def test_digits_as_the_canvas_would_deliver_them(mnist):
+def test_digits_as_the_canvas_would_deliver_them(mnist, monkeypatch):
     from mnist_core import default_model
     from mnist_core.augment import as_drawn, as_drawn_cached
     (x, y), _ = mnist
@@ -30,7 +30,14 @@ def test_digits_as_the_canvas_would_deliver_them(mnist):
     assert np.array_equal(a, as_drawn(x[:300], seed=0))  # reproducible
     assert np.abs(a.astype(int) - x[:300]).mean() > 5  # restroked, not copied
     assert (predict_proba(default_model().model, a).argmax(1) == y[:300]).mean() > 0.9
-    assert np.array_equal(as_drawn_cached(x[:300]), as_drawn_cached(x[:300]))  # the second comes from disk
+    first = as_drawn_cached(x[:300])
+    from mnist_core import augment
+
+    def not_again(*_, **__):
+        raise AssertionError("made again, not read from the disk cache")
+
+    monkeypatch.setattr(augment, "as_drawn", not_again)
+    assert np.array_equal(as_drawn_cached(x[:300]), first)  # the second comes from disk
 
 
 def test_flags_are_drawn_on_upright_ones_only(mnist):
@@ -57,7 +64,7 @@ def test_restroked_digits_are_whole_strokes_of_the_brush_width(mnist):
     """A digit redrawn with a brush keeps its pieces (no stroke breaks, as eroding the outline
     did) and a typical digit takes the brush's width, thin or thick."""
     from mnist_core.canvas import _pieces_and_holes, stroke_width
-    from mnist_core.drawn import restroke
+    from mnist_core.strokes import restroke
     _, (x, _) = mnist
     widths = []
     for digit in x[:40]:

@@ -5,7 +5,8 @@ import pytest
 from PIL import Image
 
 from mnist_core import canvas_to_mnist
-from mnist_core.drawn import TEMPLATES, as_canvas, render
+from benchmarks.synthetic import TEMPLATES
+from mnist_core.strokes import as_canvas, render
 
 
 def centre_of_mass(img):
@@ -92,18 +93,25 @@ def test_thinning_a_fat_stroke_keeps_the_shape():
     assert _pieces_and_holes(out >= 0.2) == (1, 1)  # one piece, one hole: still a 0
 
 
-@pytest.mark.parametrize("canvas", [
-    np.pad(np.ones((1, 1), np.float32), 140),  # a single dot
-    np.pad(np.ones((3, 3), np.uint8) * 255, 100),  # a stray blob
-    np.ones((280, 280), np.float32),  # all ink, no border to tell background from
-    np.pad(np.ones((10, 2), np.uint8) * 255, 1),  # 12 px wide canvas
-    np.pad(np.ones((900, 30), np.uint8) * 255, 150),  # 1200 px canvas
-    np.pad(np.ones((40, 300), np.uint8) * 255, 20)[..., None],  # (H, W, 1), a flat dash
-    np.pad(np.ones((50, 50), np.uint8) * 255, ((10, 10), (200, 10))),  # not square
+@pytest.mark.parametrize("canvas, box", [
+    (np.pad(np.ones((1, 1), np.float32), 140), (20, 20)),  # a single dot: scaled up like any digit
+    (np.pad(np.ones((3, 3), np.uint8) * 255, 100), (20, 20)),  # a stray blob
+    (np.ones((280, 280), np.float32), None),  # all ink: no border to tell the background from, so blank
+    (np.pad(np.ones((10, 2), np.uint8) * 255, 1), (20, 4)),  # 12 px wide canvas, a tall bar
+    (np.pad(np.ones((900, 30), np.uint8) * 255, 150), (20, 1)),  # 1200 px canvas, a thin tall bar
+    (np.pad(np.ones((40, 300), np.uint8) * 255, 20)[..., None], (3, 20)),  # (H, W, 1), a flat dash
+    (np.pad(np.ones((50, 50), np.uint8) * 255, ((10, 10), (200, 10))), (20, 20)),  # not square
 ], ids=["dot", "blob", "all-ink", "12px", "1200px", "hw1-dash", "wide"])
-def test_odd_but_legal_canvases_give_a_result_or_none(canvas):
+def test_odd_but_legal_canvases_give_the_expected_digit_box(canvas, box):
+    """None for a blank read, else a (28, 28) image whose ink box is `box` (rows, columns): the
+    longer side 20 px, the aspect kept."""
     out = canvas_to_mnist(canvas)
-    assert out is None or (out.shape == (28, 28) and out.dtype == np.float32 and 0 <= out.min() <= out.max() <= 1)
+    if box is None:
+        assert out is None
+        return
+    assert out.shape == (28, 28) and out.dtype == np.float32 and 0 <= out.min() <= out.max() == 1
+    rows, cols = np.nonzero(out > 0.05)
+    assert (rows.max() - rows.min() + 1, cols.max() - cols.min() + 1) == box
 
 
 @pytest.mark.parametrize("bad, error, words", [

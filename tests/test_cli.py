@@ -1,73 +1,104 @@
-"""python -m mnist_core, as a user runs it."""
+"""python -m mnist_core and python -m benchmarks, as a user runs them (in-process: main([...]))."""
 
 import json
-import subprocess
-import sys
-from pathlib import Path
 
+import numpy as np
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from benchmarks.__main__ import main as bench_main
+from mnist_core.__main__ import main
+from mnist_core.config import settings
 
 
-def run(*args, **kw):
-    return subprocess.run([sys.executable, "-m", "mnist_core", *args], capture_output=True, text=True,
-                          cwd=ROOT, timeout=600, **kw)
+def run(capsys, *args, entry=main):
+    code = entry(list(args))
+    out = capsys.readouterr()
+    return code, out.out, out.err
 
 
-def test_help_lists_the_commands():
-    out = run("--help")
-    assert out.returncode == 0
-    for cmd in ("train", "evaluate", "bench-drawn", "bench"):
-        assert cmd in out.stdout
-    assert "--batch-size" in run("train", "--help").stdout
+def test_help_lists_the_commands_and_every_setting(capsys):
+    code, out, _ = run(capsys, "--help")
+    assert code == 0 and all(cmd in out for cmd in ("train", "evaluate", "export-drawings"))
+    _, out, _ = run(capsys, "train", "--help")
+    for f in settings():  # one flag per setting, made from the config itself
+        assert ("--" + f.name.replace("_", "-") in out) == f.metadata["cli"], f.name
+    code, out, _ = run(capsys, "--help", entry=bench_main)
+    assert code == 0 and all(cmd in out for cmd in ("drawn", "handwriting", "speed"))
 
 
-def test_train_shows_progress_then_caches(tmp_path):
-    first = run("train", "--epochs", "2", "--batch-size", "1024", "--cache-dir", str(tmp_path))
-    assert first.returncode == 0, first.stderr
-    assert "epoch   1/2" in first.stderr and "epoch   2/2" in first.stderr and "s left" in first.stderr
-    assert "test accuracy 0.9" in first.stdout and "cached at" in first.stdout
-    second = run("train", "--epochs", "2", "--batch-size", "1024", "--cache-dir", str(tmp_path))
-    assert "loaded from the cache" in second.stdout and "epoch" not in second.stderr
+def test_the_flags_make_the_config_they_name(capsys, monkeypatch):
+    from mnist_core import __main__ as cli
+    seen = []
+
+    def record(config, **kw):  # what training would have been asked for; then stop
+        seen.append(config)
+        raise ValueError("stop here")
+
+    monkeypatch.setattr(cli, "load_or_train", record)
+    code, _, err = run(capsys, "train", "--epochs", "3", "--batch-size", "64", "--seed", "4", "--augment",
+                       "--deskew", "--dropout", "0.1", "--as-drawn", "0.5", "--real-handwriting", "0.2",
+                       "--validation-split", "0.1")
+    assert code == 2 and "stop here" in err
+    from mnist_core import TrainConfig
+    assert seen == [TrainConfig(epochs=3, batch_size=64, seed=4, augment=True, deskew=True, dropout=0.1,
+                                as_drawn=0.5, real_handwriting=0.2, validation_split=0.1)]
+
+
+def test_train_shows_progress_then_caches(capsys, tmp_path):
+    code, out, err = run(capsys, "train", "--epochs", "2", "--batch-size", "1024", "--cache-dir", str(tmp_path))
+    assert code == 0, err
+    assert "epoch   1/2" in err and "epoch   2/2" in err and "s left" in err
+    assert "test accuracy 0.9" in out and "cached at" in out
+    code, out, err = run(capsys, "train", "--epochs", "2", "--batch-size", "1024", "--cache-dir", str(tmp_path))
+    assert "loaded from the cache" in out and "epoch" not in err
 
 
 @pytest.mark.parametrize("args, words", [
     (["--epochs", "0"], "epochs must be from 1 to 200"),
     (["--batch-size", "70000"], "batch_size must be from 1 to 60000"),
-    (["--dropout", "1.5"], "dropout"),
+    (["--dropout", "1.5"], "dropout must be from 0.0 to 1.0"),
+    (["--real-handwriting", "2"], "real_handwriting must be from 0.0 to 1.0"),
 ])
-def test_bad_settings_give_one_clear_line(args, words):
-    out = run("train", *args)
-    assert out.returncode == 2 and words in out.stderr and "Traceback" not in out.stderr
+def test_bad_settings_give_one_clear_line(capsys, args, words):
+    code, _, err = run(capsys, "train", *args)
+    assert code == 2 and words in err and "Traceback" not in err
 
 
-def test_evaluate_the_shipped_model_on_the_test_set():
-    out = run("evaluate")
-    assert out.returncode == 0, out.stderr
-    report = json.loads(out.stdout.strip().splitlines()[-1])
-    assert report["test_accuracy"] >= 0.98
+def test_evaluate_the_shipped_model(capsys):
+    code, out, err = run(capsys, "evaluate")
+    assert code == 0, err
+    report = json.loads(out.strip().splitlines()[-1])
+    assert report["test_accuracy"] >= 0.985
     assert report["test_accuracy"] == pytest.approx(report["recorded_test_accuracy"], abs=1e-3)
+    assert report["real_handwriting"]["writers"] == 30
 
 
-def test_export_and_evaluate_saved_drawings(tmp_path, mnist):
-    import numpy as np
-
-    from mnist_core.drawings import Drawings
+def test_export_and_evaluate_saved_drawings(capsys, tmp_path, mnist):
+    from mnist_core.user_drawings import Drawings
     db = tmp_path / "d.sqlite"
     (x, y), _ = mnist
     for i in range(6):
         Drawings(db).save(x[i], int(y[i]))
-    out = run("export-drawings", "--db", str(db), "--out", str(tmp_path / "mine.npz"))
-    assert out.returncode == 0 and "6 drawings" in out.stdout
+    code, out, _ = run(capsys, "export-drawings", "--db", str(db), "--out", str(tmp_path / "mine.npz"))
+    assert code == 0 and "6 drawings" in out
     with np.load(tmp_path / "mine.npz") as z:
         assert np.array_equal(z["x"], x[:6]) and np.array_equal(z["y"], y[:6])
-    report = json.loads(run("evaluate", "--drawings", "--db", str(db)).stdout.strip().splitlines()[-1])
-    assert report["your_drawings"]["total"] == 6
+    code, out, _ = run(capsys, "evaluate", "--drawings", "--db", str(db))
+    report = json.loads(out.strip().splitlines()[-1])
+    assert report["your_drawings"]["total"] == 6 and report["your_drawings"]["correct"] >= 5
 
 
-def test_a_corrupt_drawings_database_is_one_clear_line(tmp_path):
+def test_a_corrupt_drawings_database_is_one_clear_line(capsys, tmp_path):
     db = tmp_path / "d.sqlite"
     db.write_bytes(b"garbage" * 500)
-    out = run("export-drawings", "--db", str(db), "--out", str(tmp_path / "x.npz"))
-    assert out.returncode == 2 and "d.sqlite" in out.stderr and "Traceback" not in out.stderr
+    code, _, err = run(capsys, "export-drawings", "--db", str(db), "--out", str(tmp_path / "x.npz"))
+    assert code == 2 and "d.sqlite" in err and "Traceback" not in err
+
+
+def test_the_product_cli_is_a_module_that_runs(tmp_path):
+    """One real subprocess: `python -m mnist_core` starts and answers (the rest run in-process)."""
+    import subprocess
+    import sys
+    out = subprocess.run([sys.executable, "-m", "mnist_core", "train", "--epochs", "0"], capture_output=True,
+                         text=True, timeout=120)
+    assert out.returncode == 2 and "epochs must be from 1 to 200" in out.stderr and "Traceback" not in out.stderr

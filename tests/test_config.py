@@ -1,17 +1,30 @@
 import pytest
 
 from mnist_core import TrainConfig
+from mnist_core.cache import cache_key
+from mnist_core.config import settings
 
 
 def test_defaults_are_the_reference_run():
     c = TrainConfig()
-    assert (c.epochs, c.batch_size, c.augment, c.dropout, c.as_drawn, c.validation_split) == (10, 128, False, 0, 0, 0)
+    assert (c.epochs, c.batch_size, c.augment, c.deskew, c.dropout, c.as_drawn, c.real_handwriting,
+            c.validation_split, c.user_drawings) == (10, 128, False, False, 0, 0, 0, 0, "")
 
 
-def test_key_changes_with_any_setting_and_is_stable():
-    assert TrainConfig().key() == TrainConfig().key()
-    assert TrainConfig(epochs=5).key() != TrainConfig().key()
-    assert TrainConfig(augment=True).key() != TrainConfig().key()
+# One other legal value for every setting: each must change the cache key (so a model trained with
+# other settings is never taken for this one).
+OTHER = {"epochs": 3, "batch_size": 64, "seed": 2, "augment": True, "deskew": True, "dropout": 0.2,
+         "as_drawn": 0.5, "real_handwriting": 0.2, "validation_split": 0.1, "user_drawings": "abc"}
+
+
+def test_every_setting_is_covered_here():
+    assert set(OTHER) == {f.name for f in settings()}
+
+
+@pytest.mark.parametrize("name", sorted(OTHER))
+def test_the_cache_key_changes_with_any_setting_and_is_stable(name):
+    assert cache_key(TrainConfig()) == cache_key(TrainConfig())
+    assert cache_key(TrainConfig(**{name: OTHER[name]})) != cache_key(TrainConfig())
 
 
 @pytest.mark.parametrize("kwargs, field", [
@@ -29,6 +42,9 @@ def test_key_changes_with_any_setting_and_is_stable():
     (dict(validation_split=0.9), "validation_split"),
     (dict(augment="yes"), "augment"),
     (dict(as_drawn=1.5), "as_drawn"),
+    (dict(real_handwriting=-0.1), "real_handwriting"),
+    (dict(deskew=1), "deskew"),
+    (dict(user_drawings=3), "user_drawings"),
 ])
 def test_invalid_values_name_the_field(kwargs, field):
     with pytest.raises(ValueError, match=field):

@@ -25,7 +25,13 @@ def test_published_facts_of_mnist(mnist):
     assert x_test.std() / 255 == pytest.approx(0.3105, abs=1e-4)
 
 
-def test_second_load_comes_from_the_decoded_cache(mnist):
+def test_second_load_comes_from_the_decoded_cache(mnist, monkeypatch):
+    from mnist_core import data
+
+    def not_again(_):
+        raise AssertionError("the IDX files were decoded again")
+
+    monkeypatch.setattr(data, "_read_verified", not_again)
     (x_train, _), _ = load_mnist()
     assert np.array_equal(x_train, mnist[0][0])
 

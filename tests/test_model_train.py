@@ -57,8 +57,10 @@ def test_test_metrics_match_keras_evaluate(one_epoch, mnist):
 
 def test_validation_split_reports_validation_metrics(mnist):
     from mnist_core import train
-    result = train(TrainConfig(epochs=1, batch_size=512, validation_split=0.1), data=mnist)
+    (x, y), test = mnist
+    result = train(TrainConfig(epochs=1, batch_size=512, validation_split=0.1), data=((x[:5000], y[:5000]), test))
     assert {"val_loss", "val_accuracy"} <= set(result.history)
+    assert len(result.history["val_accuracy"]) == 1 and 0.5 < result.history["val_accuracy"][0] <= 1
 
 
 def test_predict_proba_shapes_dtypes_and_agreement_with_keras(one_epoch, mnist):
@@ -99,7 +101,7 @@ def test_predict_proba_notices_further_training(one_epoch, mnist):
     assert not np.allclose(before, predict_proba(model, x[:20]))
 
 
-def test_cache_hit_trains_nothing(tmp_path):
+def test_cache_hit_trains_nothing(tmp_path, small_training):
     config = TrainConfig(epochs=1, batch_size=256)
     first = load_or_train(config, cache_dir=tmp_path)
     assert first.source == "trained"
@@ -112,7 +114,7 @@ def test_cache_hit_trains_nothing(tmp_path):
 
 
 @pytest.mark.parametrize("damage", ["truncate model", "garbage model", "garbage json", "delete model"])
-def test_damaged_cache_entry_is_discarded_and_retrained(tmp_path, damage):
+def test_damaged_cache_entry_is_discarded_and_retrained(tmp_path, damage, small_training):
     config = TrainConfig(epochs=1, batch_size=1024)
     load_or_train(config, cache_dir=tmp_path)
     key = cache_key(config)
@@ -126,7 +128,7 @@ def test_damaged_cache_entry_is_discarded_and_retrained(tmp_path, damage):
     else:
         model_path.unlink()
     again = load_or_train(config, cache_dir=tmp_path)
-    assert again.source == "trained" and again.test_accuracy > 0.9
+    assert again.source == "trained" and again.test_accuracy > 0.5  # a sound model, trained on 2,000 images
     assert load_or_train(config, cache_dir=tmp_path).source == "cache"  # and the entry is sound again
     json.loads(meta_path.read_text())
 

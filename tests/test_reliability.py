@@ -9,12 +9,12 @@ import pytest
 
 from mnist_core import TrainConfig, load_or_train
 from mnist_core.cache import cache_key, write_entry
-from mnist_core.drawn import random_drawing
+from benchmarks.synthetic import random_drawing
 from mnist_core.jobs import start_training
 from mnist_core.train import TrainResult
 
 
-def test_one_job_per_config_however_often_it_is_started():
+def test_one_job_per_config_however_often_it_is_started(small_training):
     config = TrainConfig(epochs=1, batch_size=2048, seed=11)
     jobs = [start_training(config) for _ in range(3)]
     assert jobs[0] is jobs[1] is jobs[2]
@@ -23,7 +23,7 @@ def test_one_job_per_config_however_often_it_is_started():
     assert start_training(config) is jobs[0]  # done: the trained model is reused, not retrained
 
 
-def test_a_cached_model_that_would_run_code_is_refused_and_retrained(tmp_path):
+def test_a_cached_model_that_would_run_code_is_refused_and_retrained(tmp_path, small_training):
     """Keras's safe mode: a Lambda layer's pickled code in a cache file is never executed."""
     config = TrainConfig(epochs=1, batch_size=2048, seed=12)
     marker = tmp_path / "code-ran"
@@ -40,7 +40,7 @@ def test_a_cached_model_that_would_run_code_is_refused_and_retrained(tmp_path):
     assert [type(l).__name__ for l in result.model.layers] == ["Dense", "Dense"]
 
 
-def test_a_crashed_writer_leaves_nothing_that_breaks_the_cache(tmp_path):
+def test_a_crashed_writer_leaves_nothing_that_breaks_the_cache(tmp_path, small_training):
     config = TrainConfig(epochs=1, batch_size=2048, seed=13)
     key = cache_key(config)
     (tmp_path / f".{key}.123.tmp.keras").write_bytes(b"half a model")  # a writer killed mid-save
@@ -51,13 +51,13 @@ def test_a_crashed_writer_leaves_nothing_that_breaks_the_cache(tmp_path):
 
 
 # ------------------------------------------------------------------------------ in the browser
-browser_mod = pytest.importorskip("mnist_core.browser")
-sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
+import benchmarks.browser as browser_mod  # noqa: E402
+from playwright.sync_api import sync_playwright  # noqa: E402
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    cache = tmp_path_factory.mktemp("cache")
+def server(tmp_path_factory, data_cache):
+    cache = data_cache(tmp_path_factory.mktemp("cache"))
     with browser_mod.app_server(cache_dir=cache) as (url, _, proc):
         yield url, cache, proc
 
@@ -90,11 +90,12 @@ def test_double_click_two_tabs_and_a_closed_tab_train_once(server):
         a.get_by_text("Training: epoch").first.wait_for(timeout=60000)
         a.close()  # closed mid-training
         rng = np.random.default_rng(5)
-        for i in range(4):  # another tab keeps classifying meanwhile
+        read = []
+        for i in range(4):  # another tab keeps classifying meanwhile, with the shipped model
             strokes, _ = random_drawing(i % 10, rng)
-            shown, _ = browser_mod.draw_and_read(drawer, strokes, timeout_ms=30000)
-            assert shown in "0123456789"
+            read.append(browser_mod.draw_and_read(drawer, strokes, timeout_ms=30000)[0])
             browser_mod.reset_canvas(drawer, timeout_ms=30000)
+        assert sum(shown == str(i % 10) for i, shown in enumerate(read)) >= 3, read
         c.get_by_text("Using your model").wait_for(timeout=300000)
         assert _no_exception(c) and _no_exception(drawer)
         b.close()
@@ -143,7 +144,7 @@ def test_six_sessions_draw_while_one_retrains(server):
     for t in threads:
         t.join(600)
     assert errors == []
-    assert len(results) == 24 and all(s in list("0123456789") for _, s, _ in results)
+    assert len(results) == 24 and all(s in list("0123456789") for _, s, _ in results)  # a digit, never blank
     lat = sorted(ms for *_, ms in results)
     print(f"\n6 sessions, one retraining: mouse-up to prediction p50 {lat[12]:.0f} ms, max {lat[-1]:.0f} ms")
     assert proc.poll() is None  # the server stays up

@@ -9,9 +9,10 @@ strokes) in one of its colour conventions. Nothing here was trained on.
 from __future__ import annotations
 
 import numpy as np
-from PIL import Image, ImageDraw
+from PIL import Image
 
-CANVAS = 280
+from mnist_core.strokes import CANVAS, CONVENTIONS, as_canvas, render, restroke
+
 TAU = 2 * np.pi
 
 
@@ -94,44 +95,45 @@ def _warp(strokes: list[np.ndarray], rng: np.random.Generator) -> list[np.ndarra
     return out
 
 
-def render(strokes: list[np.ndarray], height: float, centre: tuple[float, float], brush: float,
-           scale: int = 2) -> np.ndarray:
-    """(280, 280) float ink in [0, 1]: round-capped strokes, anti-aliased by supersampling."""
-    img = Image.new("L", (CANVAS * scale, CANVAS * scale), 0)
-    draw = ImageDraw.Draw(img)
-    r = brush * scale / 2
-    for p in strokes:
-        pts = (p * height + np.array(centre)) * scale
-        xy = [tuple(q) for q in pts]
-        draw.line(xy, fill=255, width=round(brush * scale), joint="curve")
-        for x, y in (xy[0], xy[-1]):
-            draw.ellipse((x - r, y - r, x + r, y + r), fill=255)
-    return np.asarray(img.resize((CANVAS, CANVAS), Image.Resampling.BOX), dtype=np.float32) / 255
+# Ways of writing a digit that people use and MNIST's American writers rarely did, each beside the
+# plain form, to measure them one by one: name -> (digit, strokes).
+def _overshot_zero(n=60):
+    t = np.deg2rad(np.linspace(250, 700, n))  # more than a full turn, closing inwards
+    r = np.linspace(1, 0.8, n)
+    return np.stack([0.5 + 0.34 * r * np.cos(t), 0.5 + 0.5 * r * np.sin(t)], axis=1)
 
 
-CONVENTIONS = ("rgba-transparent", "black-on-white", "white-on-black", "colour-on-grey")
-
-
-def as_canvas(ink: np.ndarray, convention: str) -> np.ndarray:
-    """Ink (H, W) in [0, 1] -> uint8 image in one of the canvas's colour conventions."""
-    a = ink[..., None]
-    if convention == "rgba-transparent":  # st_canvas defaults: black stroke, only alpha carries it
-        rgba = np.zeros(ink.shape + (4,), np.float32)
-        rgba[..., 3] = ink
-        return (rgba * 255).round().astype(np.uint8)
-    if convention == "black-on-white":
-        rgb = 1 - a * np.ones(3)
-    elif convention == "white-on-black":
-        rgb = a * np.ones(3)
-    else:  # a blue pen on light grey paper
-        rgb = (1 - a) * np.array([0.85, 0.85, 0.85]) + a * np.array([0.1, 0.2, 0.8])
-    return (rgb * 255).round().astype(np.uint8)
+STYLES: dict[str, tuple[int, list[np.ndarray]]] = {
+    "0 plain": (0, TEMPLATES[0][0]),
+    "0 slashed": (0, TEMPLATES[0][0] + [_line((0.12, 1.02), (0.88, -0.02))]),
+    "0 slashed inside": (0, TEMPLATES[0][1] + [_line((0.3, 0.78), (0.7, 0.22))]),
+    "0 overshooting": (0, [_overshot_zero()]),
+    "1 bare": (1, TEMPLATES[1][0]),
+    "1 flag": (1, TEMPLATES[1][1]),
+    "1 flag and foot": (1, TEMPLATES[1][2]),
+    "1 long up-stroke": (1, [_line((0.15, 0.6), (0.6, 0.0), (0.6, 1.0))]),
+    "1 foot": (1, [_line((0.55, 0.0), (0.55, 1.0)), _line((0.25, 1.0), (0.85, 1.0))]),
+    "2 plain": (2, TEMPLATES[2][0]),
+    "2 looped": (2, [_cat(_arc(0.5, 0.3, 0.38, 0.3, 200, 395), _line((0.84, 0.42), (0.2, 0.9)),
+                          _arc(0.25, 0.85, 0.12, 0.12, 120, 480), _line((0.19, 0.95), (0.92, 1.0)))]),
+    "4 open": (4, TEMPLATES[4][1]),
+    "4 closed": (4, TEMPLATES[4][0]),
+    "7 plain": (7, TEMPLATES[7][0]),
+    "7 crossed": (7, TEMPLATES[7][1]),
+    "9 straight tail": (9, TEMPLATES[9][1]),
+    "9 curved tail": (9, TEMPLATES[9][2]),
+}
 
 
 def random_drawing(digit: int, rng: np.random.Generator) -> tuple[list[np.ndarray], float]:
     """One random way of drawing digit: strokes in canvas pixels and a brush width (12-28 px)."""
     styles = TEMPLATES[digit]
-    strokes = _warp(styles[rng.integers(len(styles))], rng)
+    return drawing_of(styles[rng.integers(len(styles))], rng)
+
+
+def drawing_of(style: list[np.ndarray], rng: np.random.Generator) -> tuple[list[np.ndarray], float]:
+    """One style warped at random: strokes in canvas pixels and a brush width (12-28 px)."""
+    strokes = _warp(style, rng)
     height = rng.uniform(90, 240)
     pts = np.concatenate(strokes)
     lo, hi = pts.min(axis=0) * height, pts.max(axis=0) * height
@@ -155,36 +157,11 @@ def drawn_digits(n_per_digit: int = 120, seed: int = 2026):
     return images, np.array(labels)
 
 
-def restroke(digit: np.ndarray, height: float, brush: float, scale: int = 2) -> np.ndarray:
-    """A 28x28 MNIST digit as if drawn on the canvas: its pen's centre line (the skeleton of the
-    thresholded digit), enlarged so its 20 px box is `height` px and drawn with a round brush
-    `brush` px wide, anti-aliased by supersampling. (side, side) float ink in [0, 1].
-
-    Tracing the centre line keeps every stroke whole at any brush width, as a real pen stroke is;
-    eroding the digit's own outline instead broke its thin parts into pieces. Where the writer's
-    ink is wider than their typical stroke (a loop filled in, a blot), the brush widens in
-    proportion: a filled loop traced as a bare line would turn an 8 into a 9."""
-    from scipy.ndimage import distance_transform_edt
-    from skimage.morphology import skeletonize
-    up = 4  # skeletonise at 112 px, where MNIST's strokes are ~10 px wide: few spurs
-    side = int(round(28 * height / 20))
-    big = np.asarray(Image.fromarray(digit).resize((28 * up, 28 * up), Image.Resampling.BILINEAR)) >= 64
-    ys, xs = np.nonzero(skeletonize(big))
-    half = distance_transform_edt(big)[ys, xs]  # the writer's half-width at each centre-line pixel
-    f = side / (28 * up) * scale
-    radii = brush * scale / 2 * np.maximum(1, half / np.median(half))  # the writer's blots, scaled to the brush
-    img = Image.new("L", (side * scale, side * scale), 0)
-    draw = ImageDraw.Draw(img)
-    for x, y, r in zip((xs + 0.5) * f, (ys + 0.5) * f, radii):  # a brush dab per pixel, <= 3 px apart
-        draw.ellipse((x - r, y - r, x + r, y + r), fill=255)
-    return np.asarray(img.resize((side, side), Image.Resampling.BOX), np.float32) / 255
-
-
 def restroked_mnist(n: int = 1000, seed: int = 2026):
     """Real handwriting as canvas drawings: MNIST *test* digits (never trained on) restroked at a
     random size (90-240 px) and brush width (12-28 px), placed at random on a 280 px canvas and
     coloured in one of the canvas conventions. Returns (images, labels)."""
-    from .data import load_mnist
+    from mnist_core.data import load_mnist
     _, (x_test, y_test) = load_mnist()
     rng = np.random.default_rng(seed)
     picks = rng.choice(len(x_test), n, replace=False)
@@ -203,24 +180,23 @@ def restroked_mnist(n: int = 1000, seed: int = 2026):
 
 def plain_resize(image: np.ndarray) -> np.ndarray:
     """The naive baseline: the whole canvas's ink squashed to 28x28, nothing else."""
-    from .canvas import _to_ink
+    from mnist_core.canvas import _to_ink
     ink = Image.fromarray((_to_ink(image) * 255).astype(np.uint8))
     return np.asarray(ink.resize((28, 28), Image.Resampling.BOX), dtype=np.float32) / 255
 
 
 def evaluate_drawn(model, images, labels) -> dict[str, np.ndarray]:
     """Per-drawing correctness for the plain resize and for canvas_to_mnist."""
-    from .canvas import canvas_to_mnist
-    from .predict import predict_proba
-    out = {}
-    for name, prep in (("plain resize", plain_resize), ("canvas_to_mnist", canvas_to_mnist)):
-        blank = np.zeros((28, 28), np.float32)
-        x = np.stack([blank if (p := prep(im)) is None else p for im in images])
-        out[name] = predict_proba(model, x).argmax(axis=1) == labels
-    return out
+    from mnist_core.canvas import canvas_to_mnist
+    from mnist_core.evaluate import measure
+    blank = np.zeros((28, 28), np.float32)
+    return {name: measure(model, np.stack([blank if (p := prep(im)) is None else p for im in images]),
+                          labels)["correct"]
+            for name, prep in (("plain resize", plain_resize), ("canvas_to_mnist", canvas_to_mnist))}
 
 
-def _print_table(title: str, labels: np.ndarray, correct: dict[str, np.ndarray]) -> None:
+def print_table(title: str, labels: np.ndarray, correct: dict[str, np.ndarray]) -> None:
+    """Accuracy per digit and overall, one column per way of preparing the drawings."""
     names = list(correct)
     print(title)
     print("digit  " + "  ".join(f"{n:>16}" for n in names))
@@ -229,11 +205,22 @@ def _print_table(title: str, labels: np.ndarray, correct: dict[str, np.ndarray])
     print(" all   " + "  ".join(f"{correct[n].mean():>16.1%}" for n in names))
 
 
+def style_drawings(name: str, n: int = 100, seed: int = 5):
+    """n drawings of one of STYLES, warped, sized and placed at random: (images, labels)."""
+    digit, style = STYLES[name]
+    rng = np.random.default_rng(seed)
+    images = []
+    for i in range(n):
+        strokes, brush = drawing_of(style, rng)
+        images.append(as_canvas(render(strokes, brush=brush), CONVENTIONS[i % len(CONVENTIONS)]))
+    return images, np.full(n, digit)
+
+
 def print_benchmark(model, n_per_digit: int = 120, seed: int = 2026) -> int:
     images, labels = drawn_digits(n_per_digit, seed)
-    _print_table(f"{len(images)} pen-stroke drawings (templates, seed {seed}), accuracy per digit:",
-                 labels, evaluate_drawn(model, images, labels))
+    print_table(f"{len(images)} pen-stroke drawings (templates, seed {seed}), accuracy per digit:",
+                labels, evaluate_drawn(model, images, labels))
     images, labels = restroked_mnist(n_per_digit * 10, seed)
-    _print_table(f"\n{len(images)} MNIST test digits redrawn as canvas strokes (seed {seed}), accuracy per digit:",
-                 labels, evaluate_drawn(model, images, labels))
+    print_table(f"\n{len(images)} MNIST test digits redrawn as canvas strokes (seed {seed}), accuracy per digit:",
+                labels, evaluate_drawn(model, images, labels))
     return 0

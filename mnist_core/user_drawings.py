@@ -1,4 +1,4 @@
-"""The user's own drawings, kept in an embedded SQLite database, as a small labelled dataset.
+"""The user's own saved drawings, kept in an embedded SQLite database, as a small labelled dataset.
 
 One row a drawing: the 28x28 image the network saw, the canvas PNG, the true label the user
 confirmed, the label the model predicted, the model's cache key and the time. SQLite does the
@@ -108,8 +108,15 @@ class Drawings:
 
     def fingerprint(self) -> str:
         """A hash of the images and labels: it changes whenever the dataset does."""
+        return fingerprint_of(*self.arrays()[1:])
+
+    def for_training(self, fingerprint: str) -> tuple[np.ndarray, np.ndarray]:
+        """(x, y) to train on, if the drawings are still the set whose fingerprint was chosen."""
         _, x, y = self.arrays()
-        return hashlib.sha256(x.tobytes() + y.tobytes()).hexdigest()[:16] if len(y) else ""
+        if not len(y) or fingerprint_of(x, y) != fingerprint:
+            raise ValueError("user_drawings does not match the saved drawings (they changed since this "
+                             "setting was chosen); choose it again")
+        return x, y
 
     def delete(self, ids=None) -> int:
         """Delete the given ids, or all drawings when ids is None; returns how many went."""
@@ -130,20 +137,13 @@ class Drawings:
         return to_npz(x, y)
 
 
+def fingerprint_of(x: np.ndarray, y: np.ndarray) -> str:
+    """A hash of images and labels ("" for none): it changes whenever the dataset does."""
+    return hashlib.sha256(x.tobytes() + y.tobytes()).hexdigest()[:16] if len(y) else ""
+
+
 def to_npz(x: np.ndarray, y: np.ndarray) -> bytes:
     """x and y as the bytes of a compressed .npz file."""
     buf = io.BytesIO()
     np.savez_compressed(buf, x=x, y=y)
     return buf.getvalue()
-
-
-def accuracy_on(model, x: np.ndarray, y: np.ndarray) -> dict:
-    """Correct / total overall and per digit for a model on (x, y)."""
-    from .predict import predict_proba
-    if len(y) == 0:
-        return {"correct": 0, "total": 0, "per_digit": []}
-    pred = predict_proba(model, x).argmax(axis=1)
-    ok = pred == y
-    per = [{"digit": d, "correct": int(ok[y == d].sum()), "total": int((y == d).sum())} for d in range(10)]
-    return {"correct": int(ok.sum()), "total": int(len(y)), "per_digit": [p for p in per if p["total"]],
-            "predicted": pred}

@@ -1,4 +1,4 @@
-"""`python -m mnist_core bench`: speed and memory, each figure beside its plain baseline, one table."""
+"""`python -m benchmarks speed` (`make bench`): speed and memory, each figure beside its plain baseline, one table."""
 
 from __future__ import annotations
 
@@ -13,14 +13,16 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from .canvas import canvas_to_mnist
-from .config import TrainConfig
-from .data import load_mnist
-from .drawn import as_canvas, random_drawing, render
-from .model import prepare_images
-from .paths import CACHE_ENV
-from .predict import predict_proba
-from .train import train
+from mnist_core.canvas import canvas_to_mnist
+from mnist_core.config import TrainConfig
+from mnist_core.data import load_mnist
+from mnist_core.model import prepare_images
+from mnist_core.paths import CACHE_ENV
+from mnist_core.predict import predict_proba
+from mnist_core.strokes import as_canvas, render
+from mnist_core.train import train
+
+from .synthetic import random_drawing
 
 
 def pct(values, q):
@@ -96,7 +98,7 @@ def bench_load():
 
 def bench_cache_hit():
     """load_or_train of a config trained before, in a fresh folder, beside training it."""
-    from .cache import load_or_train
+    from mnist_core.cache import load_or_train
     with tempfile.TemporaryDirectory() as folder:
         config = TrainConfig(epochs=1)
         trained = load_or_train(config, cache_dir=folder).seconds
@@ -217,7 +219,7 @@ NOTES = """Notes:
 
 
 def main(args) -> int:
-    from .cache import default_model
+    from mnist_core.cache import default_model
     rows = bench_classify(default_model().model) + bench_load() + bench_cache_hit() + bench_training()
     if not args.quick:
         rows += bench_browser()
@@ -228,7 +230,7 @@ def main(args) -> int:
     print(table)
     if args.out:
         Path(args.out).write_text(
-            "# Benchmarks\n\nMeasured by `make bench` (`python -m mnist_core bench --out BENCHMARKS.md`) on "
+            "# Benchmarks\n\nMeasured by `make bench` (`python -m benchmarks speed --out BENCHMARKS.md`) on "
             f"{time.strftime('%Y-%m-%d')}.\n\nMachine: {machine()}.\n\n{table}\n\n{NOTES}\n")
         print(f"written to {args.out}")
     return 0

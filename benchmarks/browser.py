@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .paths import PROJECT_DIR
+from mnist_core.paths import PROJECT_DIR
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -35,7 +35,7 @@ def app_server(cache_dir: str | Path | None = None, timeout: float = 60, log: Pa
                db: str | Path | None = None):
     """`streamlit run app.py` on a free loopback port; yields (url, seconds until healthy, process)."""
     port = free_port()
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+    env = dict(os.environ)
     if cache_dir is not None:
         env["MNIST_DRAW_CACHE_DIR"] = str(cache_dir)
     if db is not None:

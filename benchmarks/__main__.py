@@ -1,0 +1,50 @@
+"""python -m benchmarks {drawn,handwriting,speed} --help: how well and how fast MNIST Draw reads."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from mnist_core.__main__ import model_args, model_from, run
+
+
+def cmd_drawn(a) -> int:
+    from .synthetic import print_benchmark
+    return print_benchmark(model_from(a).model, n_per_digit=a.per_digit, seed=a.bench_seed)
+
+
+def cmd_handwriting(a) -> int:
+    from .handwriting import print_benchmark
+    return print_benchmark(model_from(a).model, per_style=a.per_style)
+
+
+def cmd_speed(a) -> int:
+    from .speed import main
+    return main(a)
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog="python -m benchmarks", description="MNIST Draw's benchmarks.")
+    sub = p.add_subparsers(dest="cmd", required=True)
+    d = sub.add_parser("drawn", help="generated canvas drawings: plain resize vs the real pipeline")
+    model_args(d)
+    d.add_argument("--per-digit", type=int, default=120, help="drawings per digit (default 120)")
+    d.add_argument("--bench-seed", type=int, default=2026, help="seed of the drawings")
+    d.set_defaults(func=cmd_drawn)
+    h = sub.add_parser("handwriting", help="real handwriting by held-out writers, and each way of writing a digit")
+    model_args(h)
+    h.add_argument("--per-style", type=int, default=100, help="drawings of each way of writing (default 100)")
+    h.set_defaults(func=cmd_handwriting)
+    s = sub.add_parser("speed", help="speed and memory, each figure beside its baseline (make bench)")
+    s.add_argument("--quick", action="store_true", help="fewer repetitions and no browser parts")
+    s.add_argument("--out", help="also write the table as Markdown to this file")
+    s.set_defaults(func=cmd_speed)
+    try:
+        a = p.parse_args(argv)
+    except SystemExit as e:
+        return int(e.code or 0)
+    return run(a)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,117 @@
+"""Draw a digit: the canvas, the live read-out, and the user's saved drawings."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+from streamlit_drawable_canvas import st_canvas
+
+from mnist_core import canvas_to_mnist, predict_proba, views
+from mnist_core.cache import cache_key
+from mnist_core.model import deskews
+from mnist_core.user_drawings import DrawingsError, to_npz
+
+from .state import drawings_store, model_in_use, shipped
+
+
+def draw_tab(result):
+    @st.fragment
+    def draw():
+        model = model_in_use().model
+        st.markdown("**Draw one digit, 0-9, anywhere on the white square.** The read-out follows every stroke; "
+                    "undo and reset are in the canvas's toolbar.")
+        st.write("")  # room for the canvas toolbar, which floats above the canvas
+        left, middle, right = st.columns([1.1, 0.9, 1.3], gap="medium")
+        with left:
+            canvas = st_canvas(stroke_width=st.session_state.get("brush", 20), stroke_color="#000000",
+                               background_color="#FFFFFF", width=280, height=280, drawing_mode="freedraw",
+                               return_image_data=True, key="canvas")
+            st.slider("Brush", 8, 32, 20, key="brush", help="Stroke width in canvas pixels.")
+        try:
+            image = canvas.image_data  # decodes the PNG the canvas sent
+            digit = None if image is None else canvas_to_mnist(image)
+        except Exception as e:  # a garbled upload must not cost the page: say so, keep going
+            st.error(f"Could not read the drawing ({type(e).__name__}: {e}). Reset the canvas and draw again.")
+            digit = None
+        probs = None if digit is None else predict_proba(model, digit)[0]
+        rows = views.probability_rows(probs)
+        best = next((r for r in rows if r["best"]), None)
+        with middle:
+            st.metric("Prediction", best["digit"] if best else "–",
+                      f"{best['probability']:.0%} sure" if best else None, delta_color="off", delta_arrow="off")
+            straight = " and straightened" if digit is not None and deskews(model) else ""
+            st.image(views.pixel_view(views.network_input(model, digit), 7), width=196,
+                     caption=f"What the network sees: 28x28, white ink on black{straight}")
+        with right:
+            # A plain Vega-Lite spec: Altair's validation would cost ~13 ms on every stroke.
+            st.vega_lite_chart(pd.DataFrame(rows), {
+                "title": "All ten probabilities (softmax: they sum to 1)", "height": 300, "mark": "bar",
+                "encoding": {
+                    "x": {"field": "digit", "type": "nominal", "sort": None, "axis": {"labelAngle": 0}},
+                    "y": {"field": "probability", "type": "quantitative", "scale": {"domain": [0, 1]},
+                          "axis": {"format": "%"}},
+                    "color": {"condition": {"test": "datum.best", "value": "#e4572e"}, "value": "#4c78a8"},
+                    "tooltip": [{"field": "digit"}, {"field": "probability", "format": ".2%"}]}})
+            if best:
+                label = st.selectbox("Correct label", [str(d) for d in range(10)], index=int(best["digit"]),
+                                     key=f"true-{best['digit']}",
+                                     help="Correct the label if the network got it wrong, then save.")
+                if st.button("Save drawing", disabled=label is None):
+                    try:
+                        drawings_store().save(digit, int(label), int(best["digit"]), canvas.image_bytes,
+                                              cache_key(model_in_use().config))
+                        st.session_state["saved"] = int(label)
+                    except (DrawingsError, ValueError) as e:
+                        st.error(f"Could not save the drawing: {e}")
+                    else:
+                        st.rerun()  # the whole page: "Your drawings" below changes
+        st.caption("How the drawing becomes MNIST-like: crop to the ink, bring the stroke to MNIST's pen width, "
+                   "scale the longer side to 20 px (anti-aliased), and put the centre of mass at the centre "
+                   "of a 28x28 frame, exactly as MNIST's digits were made. A model that deskews then shears the "
+                   "digit upright.")
+
+    hw = views.real_handwriting_line(result.extra)
+    st.caption(f"**How well this model reads real handwriting:** {hw}, measured when it was trained. "
+               "See *The data* for these writers." if hw else
+               "**How well this model reads real handwriting:** not measured (it was trained before the project "
+               "measured it).")
+    draw()
+    if "saved" in st.session_state:
+        st.toast(f"Saved as a {st.session_state.pop('saved')}. Reset the canvas (bin icon) for the next one.")
+    your_drawings(result)
+
+
+def your_drawings(result):
+    st.subheader("Your drawings")
+    try:
+        _, dx, dy = drawings_store().arrays()
+    except DrawingsError as e:
+        st.warning(f"Your drawings are unavailable: {e} Drawing and classifying still work.")
+        return
+    if len(dy) == 0:
+        st.caption("Save drawings above and they become a test set of your own handwriting: the page measures "
+                   "every model on them, and a training option mixes them into the training set.")
+        return
+    acc = views.drawings_summary(result.model, dx, dy)
+    a, b = st.columns([1, 2])
+    a.metric("Read correctly", f"{acc['correct']} / {acc['total']}", f"{acc['correct'] / acc['total']:.0%}",
+             delta_color="off", delta_arrow="off")
+    b.dataframe(pd.DataFrame(acc["per_digit"]).set_index("digit").T, width="stretch")
+    if result.config.user_drawings:
+        base = views.drawings_summary(shipped().model, dx, dy)
+        st.markdown(
+            f"**Effect of training on your drawings:** this model reads {acc['correct']}/{acc['total']} of them "
+            f"and {result.test_accuracy:.2%} of the MNIST test set; the shipped model reads "
+            f"{base['correct']}/{base['total']} and {shipped().test_accuracy:.2%}. Drawings saved before this "
+            "training were in its training data, so only new ones measure it fairly.")
+    gallery = st.columns(12)
+    for i, (img, lab, pred) in enumerate(list(zip(dx, dy, acc["predicted"]))[-12:]):
+        gallery[i].image(views.pixel_view(img, 2), caption=f"{lab}" + ("" if lab == pred else f" (read {pred})"))
+    e1, e2, _ = st.columns([1, 1, 2])
+    e1.download_button("Export (.npz)", to_npz(dx, dy), file_name="my-drawings.npz",
+                       help="x: (n, 28, 28) uint8 and y: (n,) uint8, shaped like load_mnist's arrays.")
+    with e2.popover("Delete all"):
+        st.write(f"Delete all {len(dy)} saved drawings? This cannot be undone.")
+        if st.button("Yes, delete them", type="primary"):
+            drawings_store().delete()
+            st.rerun()

@@ -1,0 +1,77 @@
+"""The sidebar: training settings (made from TrainConfig's own fields), the Train button, progress."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from mnist_core import TrainConfig
+from mnist_core.config import settings
+from mnist_core.jobs import get_job, start_training
+from mnist_core.user_drawings import DrawingsError
+
+from .state import chart_history, drawings_store
+
+
+def _widget(f):
+    """One widget for a TrainConfig field, with the field's own label, help and limits."""
+    m = f.metadata
+    if f.type == "bool":
+        return st.checkbox(m["label"], value=f.default, help=m["help"])
+    if m["choices"]:
+        return st.select_slider(m["label"], options=list(m["choices"]), value=f.default, help=m["help"])
+    if f.type == "int":
+        return int(st.number_input(m["label"], min_value=m["lo"], max_value=m["hi"], value=f.default, step=1,
+                                   help=m["help"]))
+    hi = m["hi"] - 0.05 if m["hi_open"] else m["hi"]
+    return st.slider(m["label"], float(m["lo"]), float(hi), float(f.default), 0.05, help=m["help"])
+
+
+def sidebar():
+    st.header("Train the network")
+    chosen = {f.name: _widget(f) for f in settings() if f.metadata["page"]}
+    try:
+        n_saved, fingerprint = drawings_store().count(), drawings_store().fingerprint()
+    except DrawingsError:
+        n_saved, fingerprint = 0, ""
+    mix = st.checkbox(f"Mix in my drawings ({n_saved} saved)", value=False, disabled=n_saved == 0,
+                      help="Adds your saved drawings (see Your drawings) to the training set.")
+    if st.button("Train", type="primary", width="stretch"):
+        try:
+            config = TrainConfig(**chosen, user_drawings=fingerprint if mix else "")
+        except ValueError as e:
+            st.error(f"Cannot train with these settings: {e}")
+        else:
+            start_training(config)  # at most one job per config: a second click or tab joins the first
+            st.session_state["pending"] = config  # the model in use changes only once it is trained
+    if st.session_state.get("config") is not None and st.button("Use the shipped model", width="stretch"):
+        st.session_state["config"] = None
+
+    pending = st.session_state.get("pending")
+    job = get_job(pending) if pending is not None else None
+
+    @st.fragment(run_every=1.0 if job is not None and job.running else None)
+    def training_progress():
+        job = get_job(pending) if pending is not None else None
+        if job is None:
+            return
+        if job.running:
+            n = len(job.epochs)
+            last = job.epochs[-1] if job.epochs else {}
+            left = job.seconds_left()
+            text = (f"Training: epoch {n}/{job.config.epochs}"
+                    + (f" · loss {last['loss']:.4f} · accuracy {last['accuracy']:.4f}" if last else " · starting…")
+                    + (f" · {left:.0f} s left" if left is not None else ""))
+            st.progress(job.fraction, text=text)
+            chart_history(job.history, 140, only="accuracy")
+            st.caption("You can keep drawing meanwhile: the current model reads your digits until this one is ready.")
+            return
+        st.session_state["pending"] = None
+        if job.error:
+            st.session_state["train_error"] = job.error
+        else:
+            st.session_state["config"] = pending
+        st.rerun()  # training finished: redraw the whole page with the new model
+
+    training_progress()
+    if st.session_state.get("train_error"):
+        st.error(f"Training failed: {st.session_state.pop('train_error')}")

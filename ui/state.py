@@ -1,0 +1,97 @@
+"""What every part of the page shares: data, models and the drawings store, loaded once per process."""
+
+from __future__ import annotations
+
+import gc
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from mnist_core import TrainConfig, default_model, load_mnist
+from mnist_core import views
+from mnist_core.cache import load_or_train
+from mnist_core.evaluate import confusion
+from mnist_core.handwriting import load_handwriting
+from mnist_core.jobs import get_job
+from mnist_core.user_drawings import Drawings
+
+
+@st.cache_resource(show_spinner=False)
+def data():
+    return load_mnist()
+
+
+@st.cache_resource(show_spinner=False)
+def handwriting():
+    return load_handwriting()
+
+
+@st.cache_resource(show_spinner=False)
+def shipped():
+    return default_model()
+
+
+@st.cache_resource(show_spinner="Loading the model from the cache…", max_entries=8)
+def cached_model(config: TrainConfig):
+    return load_or_train(config)
+
+
+@st.cache_resource(show_spinner=False)
+def drawings_store():
+    return Drawings()  # $MNIST_DRAW_DB, else the user's data folder
+
+
+@st.cache_data(show_spinner="Testing the model on 10,000 digits…", max_entries=8)
+def test_set_report(key: str, _model):
+    """Confusion matrix and mistakes on the MNIST test set; cached per model (by its cache key)."""
+    _, (x_test, y_test) = data()
+    return confusion(_model, x_test, y_test)
+
+
+@st.cache_resource(show_spinner=False)
+def freeze_long_lived_objects() -> int:
+    """Keep garbage collection off the read-out's path; returns how many objects were frozen.
+
+    Streamlit collects garbage after every run, fragment runs included, and again through
+    keras.backend.clear_session(). TensorFlow's ~400,000 long-lived objects made each full collection
+    take 70-180 ms, which stalled the Prediction after a stroke. gc.freeze() moves the objects alive
+    now (modules, the data, the shipped model) out of the collector's sight, once per process.
+    """
+    data()  # loaded first, so that they are frozen too
+    shipped()
+    gc.freeze()
+    return gc.get_freeze_count()
+
+
+def model_in_use():
+    """The session's model: one it trained, else the shipped default."""
+    config = st.session_state.get("config")
+    if config is None:
+        return shipped()
+    job = get_job(config)
+    if job is not None and job.result is not None:
+        return job.result
+    try:
+        return cached_model(config)
+    except Exception as e:  # a cache gone bad and no way to retrain: keep the page working
+        st.session_state["config"] = None
+        st.error(f"Could not load the trained model ({e}); using the shipped one.")
+        return shipped()
+
+
+def chart_history(history: dict, height: int = 220, only: str | None = None):
+    """Per-epoch curves, training against test; one panel per metric, or just the metric `only`."""
+    rows = pd.DataFrame(views.history_rows(history))
+    if rows.empty:
+        return
+    if only:
+        rows = rows[rows["metric"] == only]
+    chart = alt.Chart(rows).mark_line(point=True).encode(
+        x=alt.X("epoch:Q", axis=alt.Axis(tickMinStep=1, format="d")),
+        y=alt.Y("value:Q", title=only, scale=alt.Scale(zero=False)),
+        color=alt.Color("data:N", title=None, legend=alt.Legend(orient="bottom")),
+    ).properties(height=height)
+    if not only:
+        chart = chart.facet(column=alt.Column("metric:N", title=None)).resolve_scale(y="independent")
+    st.altair_chart(chart)
