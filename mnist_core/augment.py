@@ -162,7 +162,7 @@ def as_drawn_cached(images: np.ndarray) -> np.ndarray:
 # `python -m benchmarks handwriting` (its per-style table): a 0 slashed through (Ø) and a 1 with a
 # long up-stroke (the continental 1) read 4% and 54% before training saw them. They are added to
 # real pen strokes, so the result is drawn like any other stroke. Strokes are unit-box (x, y), y down.
-SLASHED_ZEROS = 0.35  # share of the 0s drawn with a slash
+SLASHED_ZEROS = 0.5  # share of the 0s drawn with a slash
 UP_STROKE_ONES = 0.3  # share of the bare 1s drawn with a long up-stroke
 
 
@@ -177,7 +177,7 @@ def with_slash(strokes: list[np.ndarray], rng: np.random.Generator) -> list[np.n
     lo, hi = pts.min(axis=0), pts.max(axis=0)
     size = hi - lo
     inset = rng.uniform(0.05, 0.3, 2) * size  # how far in from the box's corners it starts and ends
-    reach = rng.uniform(-0.3, 0.12) * size[1]  # > 0: past the ring; < 0: stops inside it
+    reach = rng.uniform(-0.2, 0.2) * size[1]  # > 0: past the ring (as in Ø); < 0: stops inside it
     start = np.array([lo[0] + inset[0], hi[1] + reach])
     end = np.array([hi[0] - inset[1], lo[1] - reach])
     return strokes + [_line(start, end)]

@@ -14,52 +14,54 @@ TRAIN_SIZE = 60000
 
 
 def setting(default, label: str, help: str, lo=None, hi=None, hi_open: bool = False, cli: bool = True,
-            page: bool = True, choices: tuple = ()):
+            page: bool = True, choices: tuple = (), words: str = ""):
     """A TrainConfig field: its default, a short label, a help text, limits for numbers, whether the
-    command line (cli) and the page's sidebar (page) offer it, and the values the page suggests."""
+    command line (cli) and the page's sidebar (page) offer it, the values the page suggests, and how
+    a config's description names it when it is not the default (a format of the value)."""
     return field(default=default, metadata=dict(label=label, help=help, lo=lo, hi=hi, hi_open=hi_open, cli=cli,
-                                                page=page, choices=choices))
+                                                page=page, choices=choices, words=words))
 
 
 @dataclass(frozen=True)
 class TrainConfig:
     """Defaults are the reference run: 10 epochs, batch size 128, the plain dense network."""
 
-    epochs: int = setting(10, "Epochs", "Passes over the 60,000 training images.", 1, 200)
+    epochs: int = setting(10, "Epochs", "Passes over the 60,000 training images.", 1, 200, words="{} epochs")
     batch_size: int = setting(128, "Batch size", "Images per weight update. Smaller: more updates, slower epochs.",
-                              1, TRAIN_SIZE, choices=(16, 32, 64, 128, 256, 512, 1024))
+                              1, TRAIN_SIZE, choices=(16, 32, 64, 128, 256, 512, 1024), words="batch size {}")
     seed: int = setting(1, "Seed", "Random seed: the same settings and seed train the same model.", 0, 2**31 - 1,
-                        page=False)
+                        page=False, words="seed {}")
     # Options that help on drawn digits; all off in the reference run.
     augment: bool = setting(
         False, "Augment (reads drawings better)",
         "Each epoch shows every digit slanted, scaled, elastically warped and with a thinner or bolder stroke, "
         "and some 1s with a flag (MNIST's writers rarely drew one), so the network learns handwriting rather "
-        "than MNIST's pen. Slower: about 7 s an epoch.")
+        "than MNIST's pen. Slower: about 7 s an epoch.", words="augmented")
     deskew: bool = setting(
         False, "Deskew: straighten slanted digits",
         "A first layer, with no weights, shears every digit upright before the dense layers read it, in "
-        "training and when reading your drawings: the network no longer has to learn each digit at every slant.")
+        "training and when reading your drawings: the network no longer has to learn each digit at every slant.",
+        words="deskewed")
     dropout: float = setting(0.0, "Dropout", "Randomly silences hidden units while training: a brake on overfitting.",
-                             0.0, 1.0, hi_open=True)
+                             0.0, 1.0, hi_open=True, words="dropout {:g}")
     as_drawn: float = setting(
         0.0, "MNIST digits as if drawn on this canvas (share)",
         "Each epoch, this share of the training digits is shown restroked with a mouse-like brush and read back "
         "through the same preparation as your drawings. The first use prepares them once (about 2 minutes).",
-        0.0, 1.0)
+        0.0, 1.0, words="{:.0%} as drawn")
     real_handwriting: float = setting(
         0.0, "Real handwriting, drawn on the canvas (share)",
         "Adds digits written with a pen by 90 real people (UNIPEN), drawn as this canvas draws them at a fresh "
         "size, brush and colour each time, to every epoch: this many per MNIST training image (0.2 adds 12,000). "
         "Some of their 0s get a slash and some 1s a long up-stroke, as many people write them. The first use "
-        "prepares them once (about 2 minutes).", 0.0, 1.0)
+        "prepares them once (about 2 minutes).", 0.0, 1.0, words="real handwriting {:g}")
     # Fraction of the training set held out to measure overfitting per epoch (as Keras's fit does).
     validation_split: float = setting(0.0, "Validation split",
                                       "Fraction of the training set held out to watch overfitting.", 0.0, 0.5,
-                                      page=False)
+                                      page=False, words="{:.0%} held out")
     # Fingerprint of the user's saved drawings to mix into training ("" for none); see user_drawings.py.
     user_drawings: str = setting("", "Mix in my drawings", "Adds your saved drawings to the training set.", cli=False,
-                                 page=False)
+                                 page=False, words="with your drawings")
 
     def __post_init__(self):
         for f in dataclasses.fields(self):

@@ -33,6 +33,15 @@ def _expected_sums(data_dir: Path) -> dict[str, str]:
     return {name: digest for digest, name in (line.split() for line in lines if line.strip())}
 
 
+def check_sha256(path: Path, raw: bytes, name: str, sums: dict[str, str], sums_path: Path, of: str = "") -> None:
+    """Raise a DataError naming the file unless sha256(raw) is the sum listed for name."""
+    digest = hashlib.sha256(raw).hexdigest()
+    if name not in sums:
+        raise DataError(f"{sums_path}: has no checksum for {name}")
+    if digest != sums[name]:
+        raise DataError(f"{path}: SHA-256{of} is {digest}, expected {sums[name]}: corrupt or truncated")
+
+
 def _decode_idx(path: Path, raw: bytes, magic: int, count: int) -> np.ndarray:
     """Check an IDX header and return its payload: (count, 28, 28) images or (count,) labels."""
     header = 16 if magic == 0x803 else 8
@@ -68,11 +77,7 @@ def _read_verified(data_dir: Path) -> dict[str, np.ndarray]:
         except (OSError, EOFError, gzip.BadGzipFile) as e:
             raise DataError(f"{path}: not a readable gzip file, truncated or corrupt ({e})") from None
         arrays[key] = _decode_idx(path, raw, magic, count)
-        digest = hashlib.sha256(raw).hexdigest()
-        if name not in sums:
-            raise DataError(f"{data_dir / SUMS_FILE}: has no checksum for {name}")
-        if digest != sums[name]:
-            raise DataError(f"{path}: SHA-256 of the decompressed data is {digest}, expected {sums[name]}: corrupt")
+        check_sha256(path, raw, name, sums, data_dir / SUMS_FILE, " of the decompressed data")
     return arrays
 
 

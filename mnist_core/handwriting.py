@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .data import DataError
+from .data import DataError, check_sha256
 from .paths import UNIPEN_DIR
 from .strokes import BRUSHES, CANVAS, CONVENTIONS, as_canvas, render
 
@@ -51,11 +51,7 @@ def _verified_bytes(data_dir: Path) -> bytes:
         raise DataError(f"{e.filename}: missing (the real-handwriting files belong in {data_dir})") from None
     except (OSError, ValueError) as e:
         raise DataError(f"{data_dir / SUMS_FILE}: cannot read the checksum list ({e})") from None
-    digest = hashlib.sha256(raw).hexdigest()
-    if FILE not in sums:
-        raise DataError(f"{data_dir / SUMS_FILE}: has no checksum for {FILE}")
-    if digest != sums[FILE]:
-        raise DataError(f"{path}: SHA-256 is {digest}, expected {sums[FILE]}: corrupt or truncated")
+    check_sha256(path, raw, FILE, sums, data_dir / SUMS_FILE)
     return raw
 
 
@@ -142,7 +138,7 @@ def draw_on_canvas(strokes: list[np.ndarray], rng: np.random.Generator, conventi
     return as_canvas(ink, convention if convention is not None else CONVENTIONS[rng.integers(len(CONVENTIONS))])
 
 
-RENDER_VERSION = 2  # bump when drawing, the conventions or canvas_to_mnist change what comes out
+RENDER_VERSION = 3  # bump when drawing, the conventions or canvas_to_mnist change what comes out
 
 
 def as_drawn_digits(pen: PenDigits, copies: int, seed: int = 0, workers: int = 2) -> tuple[np.ndarray, np.ndarray]:

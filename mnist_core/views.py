@@ -7,21 +7,17 @@ import inspect
 import numpy as np
 
 from . import model as model_module
+from .config import settings
 from .evaluate import measure
 from .model import deskew, deskews, prepare_images, prepare_labels
 
 
 def describe_config(c) -> str:
-    """A TrainConfig in words: "20 epochs, batch size 128, augmented, dropout 0.2"."""
-    parts = [f"{c.epochs} epoch{'s' if c.epochs != 1 else ''}", f"batch size {c.batch_size}"]
-    parts += ["augmented"] if c.augment else []
-    parts += ["deskewed"] if c.deskew else []
-    parts += [f"{c.as_drawn:.0%} as drawn"] if c.as_drawn else []
-    parts += [f"real handwriting {c.real_handwriting:g}"] if c.real_handwriting else []
-    parts += [f"dropout {c.dropout:g}"] if c.dropout else []
-    parts += [f"{c.validation_split:.0%} held out"] if c.validation_split else []
-    parts += ["with your drawings"] if c.user_drawings else []
-    return ", ".join(parts)
+    """A TrainConfig in words: "20 epochs, batch size 128, augmented, dropout 0.2": epochs and batch
+    size always, every other setting that is not its default, each as its field's metadata words it."""
+    words = ", ".join(f.metadata["words"].format(getattr(c, f.name)) for f in settings()
+                      if f.name in ("epochs", "batch_size") or getattr(c, f.name) != f.default)
+    return words.replace("1 epochs", "1 epoch", 1) if c.epochs == 1 else words
 
 
 def label_counts(labels: np.ndarray) -> list[dict]:

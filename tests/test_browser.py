@@ -28,8 +28,8 @@ def server(tmp_path_factory, data_cache):
     import os
     assert os.path.exists(CHROMIUM), f"the browser tests need Chromium at {CHROMIUM} (apt-get install chromium)"
     db = tmp_path_factory.mktemp("db") / "drawings.sqlite"
-    with app_server(cache_dir=data_cache(tmp_path_factory.mktemp("cache")), log=tmp_path_factory.mktemp("log") / "app.log",
-                    db=db) as s:
+    with app_server(cache_dir=data_cache(tmp_path_factory.mktemp("cache")),
+                    log=tmp_path_factory.mktemp("log") / "app.log", db=db) as s:
         yield (*s, db)
 
 
