@@ -10,6 +10,7 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from mnist_core import TrainConfig, default_model
+from mnist_core.config import settings
 from benchmarks.synthetic import TEMPLATES
 from mnist_core.strokes import render
 from mnist_core.jobs import get_job
@@ -61,8 +62,17 @@ def test_first_visit_shows_everything_with_the_shipped_model(at):
     assert (epochs.value, epochs.min, epochs.max) == (10, 1, 200)  # the config's own limits
     assert next(s for s in at.select_slider if s.label == "Batch size").value == 128
     assert [b for b in at.button if b.label == "Train"]
+    hw = default_model().extra["real_handwriting"]  # the figure kept with the model, shown under Draw
+    assert any(f"{hw['accuracy']:.1%} of 1,828 canvas drawings of real handwriting by 31 people it never saw"
+               in c.value for c in at.caption)
+    for f in settings():  # the sidebar offers the settings the config marks for the page, with its limits
+        widgets = [w for kind in (at.number_input, at.select_slider, at.checkbox, at.slider) for w in kind
+                   if w.label == f.metadata["label"]]
+        assert len(widgets) == f.metadata["page"], f.name
     open_tab(at, "1 · The data")
     assert metric(at, "Training images") == "60,000" and metric(at, "Test images") == "10,000"
+    assert "Real handwriting: 6,731 digits written with a pen by 120 people" in [h.value for h in at.subheader]
+    assert any("UNIPEN" in c.value and "CC BY 4.0" in c.value for c in at.caption)  # the attribution
     open_tab(at, "2 · The network")
     assert any("Dense" in str(df.value) for df in at.dataframe)  # the layer table
     # The shipped model deskews first, and the page says so.

@@ -70,7 +70,7 @@ def test_evaluate_the_shipped_model(capsys):
     report = json.loads(out.strip().splitlines()[-1])
     assert report["test_accuracy"] >= 0.985
     assert report["test_accuracy"] == pytest.approx(report["recorded_test_accuracy"], abs=1e-3)
-    assert report["real_handwriting"]["writers"] == 30
+    assert report["real_handwriting"]["writers"] == 31 and report["real_handwriting"]["drawings"] == 1828
 
 
 def test_export_and_evaluate_saved_drawings(capsys, tmp_path, mnist):

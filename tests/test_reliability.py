@@ -23,6 +23,18 @@ def test_one_job_per_config_however_often_it_is_started(small_training):
     assert start_training(config) is jobs[0]  # done: the trained model is reused, not retrained
 
 
+def test_finished_jobs_are_bounded(small_training):
+    from mnist_core import jobs
+    started = [start_training(TrainConfig(epochs=1, batch_size=2048, seed=100 + k))
+               for k in range(jobs.KEEP_FINISHED + 3)]
+    for job in started:
+        assert job.done.wait(300) and job.error is None
+    start_training(TrainConfig(epochs=1, batch_size=2048, seed=99)).done.wait(300)  # the next start tidies up
+    kept = [c for c in jobs._jobs if c.seed >= 99]
+    assert len(kept) <= jobs.KEEP_FINISHED + 1 and started[0].config not in jobs._jobs  # the oldest went
+    assert load_or_train(started[0].config).source == "cache"  # its model is still on disk
+
+
 def test_a_cached_model_that_would_run_code_is_refused_and_retrained(tmp_path, small_training):
     """Keras's safe mode: a Lambda layer's pickled code in a cache file is never executed."""
     config = TrainConfig(epochs=1, batch_size=2048, seed=12)
