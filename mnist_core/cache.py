@@ -17,9 +17,9 @@ from pathlib import Path
 import keras
 
 from .config import TrainConfig
-from . import data, handwriting, paths
+from . import augment, data, handwriting, paths
 from .paths import DEFAULT_MODEL_DIR, MNIST_DIR, UNIPEN_DIR, atomic_write_bytes
-from .train import OnEpoch, TrainResult, train
+from .train import HANDWRITING_COPIES, OnEpoch, TrainResult, train
 
 try:
     import fcntl
@@ -32,10 +32,13 @@ _thread_locks_guard = threading.Lock()
 
 
 def cache_key(config: TrainConfig) -> str:
-    """Everything that changes the trained model: the settings, the data, Keras, this format.
+    """Everything that changes the trained model: the settings, the data and how training draws it
+    (the versions of the canvas-like drawings, the writers held out), Keras, this format.
     The one key of a config: the cache's file name and the training job's name."""
     parts = [json.dumps(config.to_dict(), sort_keys=True), (MNIST_DIR / data.SUMS_FILE).read_text(),
-             (UNIPEN_DIR / handwriting.SUMS_FILE).read_text(), keras.__version__, str(FORMAT)]
+             (UNIPEN_DIR / handwriting.SUMS_FILE).read_text(), handwriting.split_key(),
+             f"{augment.AS_DRAWN_VERSION}/{handwriting.RENDER_VERSION}/{HANDWRITING_COPIES}",
+             keras.__version__, str(FORMAT)]
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:20]
 
 

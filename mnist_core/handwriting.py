@@ -7,6 +7,7 @@ held-out part: a digit by a held-out writer measures how the network reads peopl
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -108,6 +109,12 @@ def held_out_writers(writers: np.ndarray) -> set[str]:
                 held.add(name)
                 taken += count
     return held
+
+
+@functools.lru_cache(maxsize=1)
+def split_key() -> str:
+    """A hash of the held-out writers' names: it changes if the split does."""
+    return hashlib.sha256("\n".join(sorted(held_out_writers(load_handwriting().writers))).encode()).hexdigest()[:16]
 
 
 def writer_split(pen: PenDigits) -> tuple[PenDigits, PenDigits]:

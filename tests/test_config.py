@@ -61,3 +61,15 @@ def test_round_trips_through_a_dict():
     assert TrainConfig.from_dict(c.to_dict()) == c
     with pytest.raises(ValueError, match="unknown"):
         TrainConfig.from_dict({"epochs": 3, "learning_rate": 1})
+
+
+@pytest.mark.parametrize("module, name, other", [
+    ("handwriting", "RENDER_VERSION", -1),  # the real pen digits are drawn differently
+    ("handwriting", "split_key", lambda: "other writers"),  # other writers held out
+    ("augment", "AS_DRAWN_VERSION", -1),  # MNIST digits restroked differently
+])
+def test_the_cache_key_changes_with_how_training_draws_its_data(monkeypatch, module, name, other):
+    import importlib
+    before = cache_key(TrainConfig())
+    monkeypatch.setattr(importlib.import_module(f"mnist_core.{module}"), name, other)
+    assert cache_key(TrainConfig()) != before
