@@ -73,7 +73,7 @@ def preparation_example(image: np.ndarray, label: int) -> dict:
     nonzero = np.nonzero(flat)[0]
     return {
         "pixels": image,  # (28, 28) uint8
-        "flat_first_ink": [(int(i), float(round(flat[i], 3))) for i in nonzero[:8]],
+        "flat_first_ink": [(int(i), round(float(flat[i]), 3)) for i in nonzero[:8]],
         "flat_len": int(flat.size),
         "one_hot": prepare_labels(np.array([label]))[0].astype(int).tolist(),
     }
