@@ -18,7 +18,7 @@ def print_benchmark(model, per_style: int = 100) -> int:
     writers = len(held_out_writers(load_handwriting().writers))
     print_table(f"{len(images)} canvas drawings of {len(images) // HELD_OUT_COPIES} real pen-written digits by "
                 f"{writers} held-out writers (UNIPEN; {HELD_OUT_COPIES} drawings each, brush 12-28 px, every "
-                "colour convention), accuracy per digit:", labels, evaluate_drawn(model, images, labels))
+                "colour convention), accuracy per digit:", evaluate_drawn(model, images, labels))
     print(f"\n{per_style} drawings of each way of writing (templates, random slant, size and brush):")
     print(f"{'style':<20} {'read right':>10}   read as")
     for name in STYLES:

@@ -185,24 +185,23 @@ def plain_resize(image: np.ndarray) -> np.ndarray:
     return np.asarray(ink.resize((28, 28), Image.Resampling.BOX), dtype=np.float32) / 255
 
 
-def evaluate_drawn(model, images, labels) -> dict[str, np.ndarray]:
-    """Per-drawing correctness for the plain resize and for canvas_to_mnist."""
+def evaluate_drawn(model, images, labels) -> dict[str, dict]:
+    """evaluate.measure of the drawings prepared by a plain resize and by canvas_to_mnist."""
     from mnist_core.canvas import canvas_to_mnist
     from mnist_core.evaluate import measure
     blank = np.zeros((28, 28), np.float32)
-    return {name: measure(model, np.stack([blank if (p := prep(im)) is None else p for im in images]),
-                          labels)["correct"]
+    return {name: measure(model, np.stack([blank if (p := prep(im)) is None else p for im in images]), labels)
             for name, prep in (("plain resize", plain_resize), ("canvas_to_mnist", canvas_to_mnist))}
 
 
-def print_table(title: str, labels: np.ndarray, correct: dict[str, np.ndarray]) -> None:
+def print_table(title: str, results: dict[str, dict]) -> None:
     """Accuracy per digit and overall, one column per way of preparing the drawings."""
-    names = list(correct)
+    names = list(results)
     print(title)
     print("digit  " + "  ".join(f"{n:>16}" for n in names))
     for d in range(10):
-        print(f"{d:>5}  " + "  ".join(f"{correct[n][labels == d].mean():>16.1%}" for n in names))
-    print(" all   " + "  ".join(f"{correct[n].mean():>16.1%}" for n in names))
+        print(f"{d:>5}  " + "  ".join(f"{results[n]['per_digit'][d]:>16.1%}" for n in names))
+    print(" all   " + "  ".join(f"{results[n]['accuracy']:>16.1%}" for n in names))
 
 
 def style_drawings(name: str, n: int = 100, seed: int = 5):
@@ -219,8 +218,8 @@ def style_drawings(name: str, n: int = 100, seed: int = 5):
 def print_benchmark(model, n_per_digit: int = 120, seed: int = 2026) -> int:
     images, labels = drawn_digits(n_per_digit, seed)
     print_table(f"{len(images)} pen-stroke drawings (templates, seed {seed}), accuracy per digit:",
-                labels, evaluate_drawn(model, images, labels))
+                evaluate_drawn(model, images, labels))
     images, labels = restroked_mnist(n_per_digit * 10, seed)
     print_table(f"\n{len(images)} MNIST test digits redrawn as canvas strokes (seed {seed}), accuracy per digit:",
-                labels, evaluate_drawn(model, images, labels))
+                evaluate_drawn(model, images, labels))
     return 0

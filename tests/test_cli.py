@@ -102,3 +102,11 @@ def test_the_product_cli_is_a_module_that_runs(tmp_path):
     out = subprocess.run([sys.executable, "-m", "mnist_core", "train", "--epochs", "0"], capture_output=True,
                          text=True, timeout=120)
     assert out.returncode == 2 and "epochs must be from 1 to 200" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_the_drawn_digit_benchmark_prints_its_tables(capsys):
+    code, out, err = run(capsys, "drawn", "--per-digit", "2", "--bench-seed", "3", entry=bench_main)
+    assert code == 0, err
+    assert "20 pen-stroke drawings (templates, seed 3)" in out and "20 MNIST test digits redrawn" in out
+    rows = [line for line in out.splitlines() if line.strip().startswith("all")]
+    assert len(rows) == 2 and all(line.count("%") == 2 for line in rows)  # plain resize and canvas_to_mnist
