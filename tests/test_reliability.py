@@ -119,11 +119,11 @@ def test_double_click_two_tabs_and_a_closed_tab_train_once(server):
     assert proc.poll() is None
 
 
-@pytest.mark.browser
-@pytest.mark.slow
 DRAWINGS_EACH = 2  # six sessions drawing at once while one retrains: the load, not the count, is the test
 
 
+@pytest.mark.browser
+@pytest.mark.slow
 def test_six_sessions_draw_while_one_retrains(server):
     url, _, proc = server
     results, errors = [], []
