@@ -113,11 +113,30 @@ def test_cache_hit_trains_nothing(tmp_path, small_training):
     assert np.allclose(predict_proba(first.model, x), predict_proba(second.model, x), atol=1e-6)
 
 
+DAMAGED = TrainConfig(epochs=1, batch_size=1024)
+
+
+@pytest.fixture(scope="module")
+def sound_entry(tmp_path_factory, mnist):
+    """A sound cache entry of DAMAGED (trained once, on 2,000 images), for each test to damage a copy of."""
+    from mnist_core.cache import write_entry
+    from mnist_core.train import train
+    (x, y), (x_test, y_test) = mnist
+    folder = tmp_path_factory.mktemp("sound")
+    key = cache_key(DAMAGED)
+    write_entry(train(DAMAGED, data=((x[:2000], y[:2000]), (x_test[:1000], y_test[:1000]))),
+                folder / f"{key}.keras", folder / f"{key}.json")
+    return folder
+
+
 @pytest.mark.parametrize("damage", ["truncate model", "garbage model", "garbage json", "delete model"])
-def test_damaged_cache_entry_is_discarded_and_retrained(tmp_path, damage, small_training):
-    config = TrainConfig(epochs=1, batch_size=1024)
-    load_or_train(config, cache_dir=tmp_path)
+def test_damaged_cache_entry_is_discarded_and_retrained(tmp_path, damage, small_training, sound_entry):
+    import shutil
+    config = DAMAGED
     key = cache_key(config)
+    for f in sound_entry.iterdir():
+        shutil.copy(f, tmp_path)
+    assert load_or_train(config, cache_dir=tmp_path).source == "cache"  # sound before the damage
     model_path, meta_path = tmp_path / f"{key}.keras", tmp_path / f"{key}.json"
     if damage == "truncate model":
         model_path.write_bytes(model_path.read_bytes()[:1000])

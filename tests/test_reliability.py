@@ -94,8 +94,8 @@ def test_double_click_two_tabs_and_a_closed_tab_train_once(server):
         a, c, drawer = (b.new_page(viewport={"width": 1400, "height": 900}) for _ in range(3))
         for page in (a, c, drawer):
             browser_mod.open_app(page, url)
-        _settings(a, 3)
-        _settings(c, 3)
+        _settings(a, 2)
+        _settings(c, 2)
         train_a = a.get_by_role("button", name="Train", exact=True)
         train_a.click()
         train_a.click()  # a double click
@@ -113,9 +113,9 @@ def test_double_click_two_tabs_and_a_closed_tab_train_once(server):
         assert _no_exception(c) and _no_exception(drawer)
         b.close()
     models = cache / "models"
-    key = cache_key(TrainConfig(epochs=3))
+    key = cache_key(TrainConfig(epochs=2))
     assert sorted(f.name for f in models.iterdir() if not f.name.endswith(".lock")) == [f"{key}.json", f"{key}.keras"]
-    assert load_or_train(TrainConfig(epochs=3), cache_dir=models).source == "cache"  # sound
+    assert load_or_train(TrainConfig(epochs=2), cache_dir=models).source == "cache"  # sound
     assert proc.poll() is None
 
 
@@ -137,7 +137,7 @@ def test_six_sessions_draw_while_one_retrains(server):
                 browser_mod.open_app(page, url, timeout_ms=120000)
                 ready.wait(timeout=180)
                 if k == 0:
-                    _settings(page, 2)
+                    _settings(page, 1)  # not the double-click test's 2: this one must really retrain
                     page.get_by_role("button", name="Train", exact=True).click()
                 rng = np.random.default_rng(50 + k)
                 for i in range(DRAWINGS_EACH):
