@@ -201,7 +201,11 @@ def machine() -> str:
 
 
 NOTES = """Notes:
-- Each figure is beside its baseline measured in the same run, on the same data.
+- Each figure is beside its baseline measured in the same run, on the same data. Absolute
+  figures move with the shared machine: on 2026-11-26 `model(x)` took 8-17 ms from one minute to
+  the next (5.9 ms on 2026-11-25), and canvas → probabilities 2.1-3.4 ms, the code of 2026-11-25
+  read alternately with today's on the same drawing the same (its canvas_to_mnist and
+  predict_proba are unchanged): read a figure against its baseline.
 - Training is faster than the notebook's plain code because the dense network is compiled with
   XLA (jit_compile) and the per-epoch test measurement uses a numpy forward pass; the ratio moves
   by about 0.15 from run to run.
