@@ -6,7 +6,7 @@ import numpy as np
 
 from mnist_core.canvas import canvas_to_mnist
 from mnist_core.evaluate import measure
-from mnist_core.handwriting import HELD_OUT_COPIES, held_out_canvases, held_out_writers, load_handwriting
+from mnist_core.handwriting import HELD_OUT_COPIES, held_out_canvases, shipped_split
 
 from .synthetic import STYLES, evaluate_drawn, print_table, style_drawings
 
@@ -15,7 +15,7 @@ def print_benchmark(model, per_style: int = 100) -> int:
     """The held-out writers per digit (beside the plain resize), then each writing style."""
     pairs = list(held_out_canvases())
     images, labels = [p[0] for p in pairs], np.array([p[1] for p in pairs])
-    writers = len(held_out_writers(load_handwriting().writers))
+    writers = len(set(shipped_split()[1].writers.tolist()))
     print_table(f"{len(images)} canvas drawings of {len(images) // HELD_OUT_COPIES} real pen-written digits by "
                 f"{writers} held-out writers (UNIPEN; {HELD_OUT_COPIES} drawings each, brush 12-28 px, every "
                 "colour convention), accuracy per digit:", evaluate_drawn(model, images, labels))

@@ -112,9 +112,14 @@ def held_out_writers(writers: np.ndarray) -> set[str]:
 
 
 @functools.lru_cache(maxsize=1)
+def shipped_split() -> tuple[PenDigits, PenDigits]:
+    """writer_split of the shipped pen digits, read and verified once per process."""
+    return writer_split(load_handwriting())
+
+
 def split_key() -> str:
     """A hash of the held-out writers' names: it changes if the split does."""
-    return hashlib.sha256("\n".join(sorted(held_out_writers(load_handwriting().writers))).encode()).hexdigest()[:16]
+    return hashlib.sha256("\n".join(sorted(set(shipped_split()[1].writers.tolist()))).encode()).hexdigest()[:16]
 
 
 def writer_split(pen: PenDigits) -> tuple[PenDigits, PenDigits]:
@@ -188,7 +193,7 @@ HELD_OUT_COPIES = 2  # canvas drawings of each held-out digit, in turn in each c
 def held_out_canvases(copies: int = HELD_OUT_COPIES, seed: int = 2026):
     """The held-out writers' digits as canvas drawings (280 px, random size, position and brush of
     the canvas's widths, the colour conventions in turn): yields (uint8 image, label), reproducibly."""
-    _, held = writer_split(load_handwriting())
+    _, held = shipped_split()
     rng = np.random.default_rng(seed)
     for c in range(copies):
         for i in range(len(held)):
@@ -211,9 +216,10 @@ def held_out_set() -> tuple[np.ndarray, np.ndarray]:
         with ThreadPoolExecutor(2) as pool:
             return np.stack(list(pool.map(prepare, held_out_canvases(), chunksize=64)))
 
-    raw = _verified_bytes(UNIPEN_DIR)
-    x = cached_array("held-out", raw + f"{HELD_OUT_COPIES}/{RENDER_VERSION}".encode(), make)
-    return x, np.tile(writer_split(load_handwriting())[1].labels, HELD_OUT_COPIES)
+    held = shipped_split()[1]
+    key = held.labels.tobytes() + b"".join(np.concatenate(s).tobytes() for s in held.strokes)
+    x = cached_array("held-out", key + f"{HELD_OUT_COPIES}/{RENDER_VERSION}".encode(), make)
+    return x, np.tile(held.labels, HELD_OUT_COPIES)
 
 
 def real_handwriting_figures(model) -> dict:
@@ -222,4 +228,4 @@ def real_handwriting_figures(model) -> dict:
     x, y = held_out_set()
     m = measure(model, x, y)
     return {"accuracy": round(m["accuracy"], 4), "per_digit": [round(float(a), 4) for a in m["per_digit"]],
-            "drawings": int(len(y)), "writers": len(held_out_writers(load_handwriting().writers))}
+            "drawings": int(len(y)), "writers": len(set(shipped_split()[1].writers.tolist()))}

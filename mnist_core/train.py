@@ -117,9 +117,8 @@ def _with_user_drawings(config: TrainConfig, x: np.ndarray, y: np.ndarray, drawi
 
 def _pen_pool(pen) -> tuple[np.ndarray, np.ndarray]:
     """Canvas drawings of the training writers' pen digits (held-out writers never train)."""
-    from .handwriting import as_drawn_digits_cached, load_handwriting, writer_split
-    return as_drawn_digits_cached(pen if pen is not None else writer_split(load_handwriting())[0],
-                                  HANDWRITING_COPIES)
+    from .handwriting import as_drawn_digits_cached, shipped_split
+    return as_drawn_digits_cached(pen if pen is not None else shipped_split()[0], HANDWRITING_COPIES)
 
 
 def train(config: TrainConfig = TrainConfig(), on_epoch: OnEpoch | None = None, data=None,
