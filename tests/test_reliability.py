@@ -162,5 +162,6 @@ def test_six_sessions_draw_while_one_retrains(server):
     assert errors == []
     assert len(results) == 6 * DRAWINGS_EACH and all(s in list("0123456789") for _, s, _ in results)  # a digit, never blank
     lat = sorted(ms for *_, ms in results)
-    print(f"\n6 sessions, one retraining: mouse-up to prediction p50 {lat[len(lat) // 2]:.0f} ms, max {lat[-1]:.0f} ms")
+    p50 = lat[len(lat) // 2]
+    print(f"\n6 sessions, one retraining: mouse-up to prediction p50 {p50:.0f} ms, max {lat[-1]:.0f} ms")
     assert proc.poll() is None  # the server stays up
