@@ -47,7 +47,7 @@ def test_one_epoch_learns_and_reports_progress(one_epoch):
     assert result.history["test_accuracy"] == [result.test_accuracy]
 
 
-def test_test_metrics_match_keras_evaluate(one_epoch, mnist):
+def test_measured_test_figures_match_keras_evaluate(one_epoch, mnist):
     result = one_epoch[0]
     _, (x_test, y_test) = mnist
     loss, acc = result.model.evaluate(prepare_images(x_test), prepare_labels(y_test), batch_size=1024, verbose=0)
