@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import gzip
 import hashlib
 import io
@@ -94,9 +95,26 @@ def load_mnist(data_dir: str | Path | None = None):
     """((x_train, y_train), (x_test, y_test)) as uint8, shaped like keras.datasets.mnist.load_data().
 
     The first call verifies every header and SHA-256, then caches the decoded arrays on disk;
-    later calls (in any process) read that cache unless a source file changed.
+    later calls (in any process) read that cache unless a source file changed. Within a process,
+    every caller (each training, each page) shares one read-only copy.
     """
     data_dir = Path(data_dir) if data_dir is not None else MNIST_DIR
+    try:
+        return _shared(data_dir.resolve(), _cache_path(data_dir))
+    except OSError:
+        return _load(data_dir)  # a file is missing: _load names it
+
+
+@functools.lru_cache(maxsize=2)
+def _shared(data_dir: Path, cached: Path):
+    """One read-only copy per folder and file state (the cache path changes with the files)."""
+    arrays = _load(data_dir)
+    for a in (*arrays[0], *arrays[1]):
+        a.setflags(write=False)
+    return arrays
+
+
+def _load(data_dir: Path):
     try:
         cached = _cache_path(data_dir)
     except OSError:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import concurrent.futures
+import itertools
 import time
+import weakref
 from dataclasses import dataclass, field
 from typing import Callable, Iterator
 
@@ -106,6 +109,46 @@ def epoch_images(config: TrainConfig, x: np.ndarray, y: np.ndarray, drawn: np.nd
         yield x_epoch, y_epoch
 
 
+_resident: dict[int, tuple] = {}  # id of a read-only array -> (weak reference to it, its tensors)
+
+
+def _as_tensors(x: np.ndarray, y: np.ndarray) -> tuple:
+    """x (n, 28, 28) uint8 and y (n,) as TensorFlow tensors. A read-only array (the shared MNIST of
+    load_mnist) becomes one tensor per process, whoever trains on it."""
+    import tensorflow as tf
+    ref, tensors = _resident.get(id(x), (None, None))
+    if ref is None or ref() is not x or x.flags.writeable:
+        tensors = (tf.convert_to_tensor(x), tf.convert_to_tensor(y.astype(np.int32)))
+        if not x.flags.writeable:
+            _resident[id(x)] = (weakref.ref(x, lambda _, key=id(x): _resident.pop(key, None)), tensors)
+    return tensors
+
+
+def _batches(tensors: tuple, batch_size: int, rng: np.random.Generator):
+    """One epoch of (x, y) tensors as a tf.data.Dataset of batches in a random order, prepared as the
+    model reads them ((b, 784) float32 in [0, 1], (b, 10) one-hot).
+
+    The images stay uint8 (a quarter of float32's memory) and are converted a batch at a time.
+    Every batch is full (the last one topped up with images drawn at random from the epoch): one
+    shape, compiled once."""
+    import tensorflow as tf
+    xs, ys = tensors
+    n = int(ys.shape[0])
+    order = np.concatenate([rng.permutation(n), rng.integers(n, size=-n % batch_size)])
+    return (tf.data.Dataset.from_tensor_slices(order).batch(batch_size)
+            .map(lambda i: (prepare_images(tf.gather(xs, i), keras.ops), tf.one_hot(tf.gather(ys, i), 10)))
+            .prefetch(2))
+
+
+def _ahead(items: Iterator) -> Iterator:
+    """items, each made in a background thread while the caller works on the one before."""
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        future = pool.submit(next, items, None)
+        while (item := future.result()) is not None:
+            future = pool.submit(next, items, None)
+            yield item
+
+
 def _with_user_drawings(config: TrainConfig, x: np.ndarray, y: np.ndarray, drawings):
     """Append the user's saved drawings, repeated so that they make up about 2% of an epoch."""
     from .user_drawings import Drawings
@@ -135,24 +178,29 @@ def train(config: TrainConfig = TrainConfig(), on_epoch: OnEpoch | None = None, 
     # Data: MNIST, less the validation share; the user's drawings if asked for.
     (x_train, y_train), (x_test, y_test) = data if data is not None else load_mnist()
     n_fit = len(x_train) - int(len(x_train) * config.validation_split)
-    x, y = x_train[:n_fit], y_train[:n_fit]
+    x, y = (x_train, y_train) if n_fit == len(x_train) else (x_train[:n_fit], y_train[:n_fit])
     extra = {}
     if config.user_drawings:
         x, y, extra["user_drawings"] = _with_user_drawings(config, x, y, drawings)
     # Prepare: the test and validation sets once; what changes per epoch, in epoch_images.
     test = (prepare_images(x_test), y_test)
     validation = (prepare_images(x_train[n_fit:]), prepare_labels(y_train[n_fit:])) if n_fit < len(x_train) else None
-    model = build_model(config)
     history: dict[str, list[float]] = {}
-    fit = dict(batch_size=config.batch_size, validation_data=validation, validation_batch_size=1024, verbose=0,
+    fit = dict(validation_data=validation, validation_batch_size=1024, verbose=0, shuffle=False,
                callbacks=[_Progress(on_epoch, history, test)])
     if config.augment or config.as_drawn or config.real_handwriting:
         drawn = as_drawn_cached(x_train[:n_fit]) if config.as_drawn else None
         pool = _pen_pool(pen) if config.real_handwriting else None
-        for epoch, (x_epoch, y_epoch) in enumerate(epoch_images(config, x, y, drawn, pool)):
-            model.fit(prepare_images(x_epoch), prepare_labels(y_epoch), initial_epoch=epoch, epochs=epoch + 1, **fit)
-    else:  # the same images every epoch: one call
-        model.fit(prepare_images(x), prepare_labels(y), epochs=config.epochs, **fit)
+        # The next epoch's images are made while this one trains.
+        epochs = (_as_tensors(*e) for e in _ahead(epoch_images(config, x, y, drawn, pool)))
+    else:  # the same images every epoch
+        epochs = itertools.repeat(_as_tensors(x, y), config.epochs)
+    order = np.random.default_rng([config.seed, 1])  # the batches' order, apart from epoch_images' draws
+    model = None
+    for epoch, tensors in enumerate(epochs):
+        if model is None:  # one compiled call runs an epoch, so the model needs the epoch's size
+            model = build_model(config, steps_per_epoch=-(-int(tensors[1].shape[0]) // config.batch_size))
+        model.fit(_batches(tensors, config.batch_size, order), initial_epoch=epoch, epochs=epoch + 1, **fit)
     # Test: the last epoch's figures (measured by _Progress after every epoch), and real handwriting
     # by writers that never trained.
     seconds = time.perf_counter() - start
