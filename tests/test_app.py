@@ -149,3 +149,32 @@ def test_a_corrupt_drawings_database_leaves_the_page_working(at):
         path.unlink()
         if saved is not None:
             path.write_bytes(saved)
+
+
+def progress_texts(at):
+    return [p.proto.text for p in at.get("progress")]
+
+
+def test_a_training_waits_its_turn_then_runs_and_can_be_cancelled(at, monkeypatch, small_training):
+    from mnist_core import jobs
+    monkeypatch.setenv(jobs.LIMIT_ENV, "1")
+    ahead = jobs.start_training(TrainConfig(epochs=200, batch_size=32, seed=401), "another student")
+    next(n for n in at.number_input if n.label == "Epochs").set_value(200)
+    next(s for s in at.select_slider if s.label == "Batch size").set_value(32)
+    next(b for b in at.button if b.label == "Train").click()
+    at.run()
+    assert not at.exception
+    assert any("number 1 in the queue" in t for t in progress_texts(at)), progress_texts(at)  # queued
+    ahead.cancel("another student")  # the slot frees: this page's training starts
+    mine = get_job(TrainConfig(epochs=200, batch_size=32))
+    while not mine.epochs and not mine.done.is_set():
+        mine.done.wait(0.1)
+    at.run()
+    assert any(t.startswith("Training: epoch ") for t in progress_texts(at)), progress_texts(at)  # running
+    next(b for b in at.button if b.label == "Cancel training").click()
+    at.run()
+    assert mine.done.wait(120) and mine.state == "cancelled"
+    at.run()  # the progress fragment notices the end and reruns the page, which says so once
+    assert not at.exception
+    assert any("Training cancelled" in i.value for i in at.info)  # cancelled
+    assert any("Using the shipped model" in i.value for i in at.info)  # the model in use did not change

@@ -14,15 +14,6 @@ from mnist_core.jobs import start_training
 from mnist_core.train import TrainResult
 
 
-def test_one_job_per_config_however_often_it_is_started(small_training):
-    config = TrainConfig(epochs=1, batch_size=2048, seed=11)
-    jobs = [start_training(config) for _ in range(3)]
-    assert jobs[0] is jobs[1] is jobs[2]
-    assert jobs[0].done.wait(300) and jobs[0].error is None
-    assert len(jobs[0].epochs) == 1  # trained once, one epoch reported
-    assert start_training(config) is jobs[0]  # done: the trained model is reused, not retrained
-
-
 def test_finished_jobs_are_bounded(small_training, monkeypatch):
     from mnist_core import jobs
     monkeypatch.setattr(jobs, "KEEP_FINISHED", 2)  # the rule, not the number, is under test

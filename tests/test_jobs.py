@@ -1,0 +1,107 @@
+"""The training queue: at most limit() at once, in order of request, shared, cancellable, failure-proof.
+
+Every training here is real Keras on 2,000 MNIST images (small_training): the queue's rules are under
+test, not the network."""
+
+import pytest
+
+from mnist_core import TrainConfig, jobs, load_or_train
+from mnist_core.cache import _entry_paths
+from mnist_core.jobs import start_training
+
+
+def config(seed, epochs=1, batch_size=2048, **kw):
+    return TrainConfig(epochs=epochs, batch_size=batch_size, seed=seed, **kw)
+
+
+def finish(*started):
+    for job in started:
+        assert job.done.wait(300), job.config
+
+
+def not_cached(c):
+    _, model_path, meta_path = _entry_paths(c, None)
+    return not model_path.exists() and not meta_path.exists() and \
+        not list(model_path.parent.glob(f".{model_path.stem}.*"))  # no half-written file either
+
+
+@pytest.fixture
+def one_at_a_time(monkeypatch, small_training):
+    monkeypatch.setenv(jobs.LIMIT_ENV, "1")
+    finish(*list(jobs._running) + list(jobs._queue))  # nothing from an earlier test holds a slot
+
+
+@pytest.mark.parametrize("limit", [1, 2])
+def test_at_most_limit_run_at_once_in_order_of_request(monkeypatch, small_training, limit):
+    monkeypatch.setenv(jobs.LIMIT_ENV, str(limit))
+    started = [start_training(config(200 + 10 * limit + k, epochs=3)) for k in range(4)]
+    assert [j.state for j in started] == ["running"] * limit + ["queued"] * (4 - limit)
+    assert [j.position for j in started] == [None] * limit + list(range(1, 5 - limit))
+    assert started[-1].seconds_to_start() > 0
+    finish(*started)
+    assert all(j.state == "done" and j.error is None and len(j.epochs) == 3 for j in started)
+    starts = sorted(started, key=lambda j: j.started)
+    assert starts == started  # first come, first served
+    for job in started:  # when a job started, at most limit jobs were running, itself included
+        assert sum(o.started <= job.started < o.finished for o in started) <= limit
+
+
+def test_identical_settings_share_one_job_and_one_cache_entry(small_training):
+    c = config(11)
+    started = [start_training(c, owner) for owner in ("ann", "bob", "ann")]
+    assert started[0] is started[1] is started[2] and started[0].owners == {"ann", "bob"}
+    finish(started[0])
+    assert started[0].error is None and len(started[0].epochs) == 1  # trained once, one epoch reported
+    assert start_training(c) is started[0]  # done: the trained model is reused, not retrained
+    assert load_or_train(c).source == "cache"
+
+
+def test_cancel_while_queued(one_at_a_time):
+    ahead, waiting = start_training(config(301, epochs=3)), start_training(config(302), "ann")
+    assert waiting.state == "queued" and waiting.position == 1
+    assert waiting.cancel("ann")
+    assert waiting.state == "cancelled" and waiting.done.is_set() and waiting.position is None
+    finish(ahead)
+    assert ahead.state == "done" and waiting.started is None and not_cached(waiting.config)
+    again = start_training(waiting.config, "ann")  # asking again makes a new job
+    assert again is not waiting
+    finish(again)
+    assert again.state == "done"
+
+
+def test_cancel_while_running_stops_after_the_epoch_and_caches_nothing(one_at_a_time):
+    job = start_training(config(311, epochs=60, batch_size=64), "ann")
+    while not job.epochs and not job.done.is_set():
+        job.done.wait(0.05)
+    assert job.cancel("ann")
+    finish(job)
+    assert job.state == "cancelled" and job.error is None and job.result is None
+    assert 1 <= len(job.epochs) < 60 and not_cached(job.config)
+
+
+def test_a_job_someone_else_still_wants_keeps_going(one_at_a_time):
+    job = start_training(config(321, epochs=2), "ann")
+    start_training(config(321, epochs=2), "bob")
+    assert not job.cancel("ann")  # bob still waits for it
+    finish(job)
+    assert job.state == "done" and job.result is not None
+
+
+def test_a_failing_training_is_reported_and_the_queue_goes_on(one_at_a_time):
+    failing = start_training(config(331, user_drawings="0123456789abcdef"))  # no such drawings
+    after = start_training(config(332))
+    finish(failing, after)
+    assert failing.state == "failed" and "user_drawings does not match" in failing.error
+    assert after.state == "done" and not_cached(failing.config)
+    assert start_training(failing.config) is not failing  # a failed job is retried when asked again
+
+
+def test_the_limit_comes_from_the_environment_or_the_cores(monkeypatch):
+    monkeypatch.setenv(jobs.LIMIT_ENV, "3")
+    assert jobs.limit() == 3
+    monkeypatch.delenv(jobs.LIMIT_ENV)
+    assert jobs.limit() >= 1
+    for bad in ("0", "two"):
+        monkeypatch.setenv(jobs.LIMIT_ENV, bad)
+        with pytest.raises(ValueError, match=jobs.LIMIT_ENV):
+            jobs.limit()
