@@ -12,6 +12,7 @@ from mnist_core import views
 from ui.data import data_tab
 from ui.draw import draw_tab
 from ui.failures import failures_tab
+from ui.identity import remember
 from ui.network import network_tab
 from ui.sidebar import sidebar
 from ui.state import freeze_long_lived_objects, model_in_use
@@ -27,6 +28,7 @@ for key in ("filter_true", "filter_pred"):
 freeze_long_lived_objects()
 with st.sidebar:
     sidebar()
+    remember()  # this browser's identity, for its own drawings and trainings
 result = model_in_use()
 
 st.title("✏️ MNIST Draw")

@@ -1,8 +1,12 @@
 """The user's own saved drawings, kept in an embedded SQLite database, as a small labelled dataset.
 
 One row a drawing: the 28x28 image the network saw, the canvas PNG, the true label the user
-confirmed, the label the model predicted, the model's cache key and the time. SQLite does the
-locking, so several sessions (threads or processes) can save at once without losing a row.
+confirmed, the label the model predicted, the model's cache key, the time and whose it is. SQLite
+does the locking, so several sessions (threads or processes) can save at once without losing a row.
+
+A server serves many people: each sees, counts, exports, trains on and deletes only their own
+drawings (Drawings(owner=...)); Drawings() without an owner is everyone's (the teacher, the CLI).
+Rows from before owners existed have the owner "" (UNOWNED).
 """
 
 from __future__ import annotations
@@ -28,9 +32,11 @@ CREATE TABLE IF NOT EXISTS drawings (
     canvas_png BLOB,                  -- the canvas as drawn
     true_label INTEGER NOT NULL CHECK (true_label BETWEEN 0 AND 9),
     predicted_label INTEGER CHECK (predicted_label BETWEEN 0 AND 9),
-    model_key TEXT
+    model_key TEXT,
+    owner TEXT NOT NULL DEFAULT ''    -- whose drawing: a browser's or user's identity
 )
 """
+UNOWNED = ""  # the owner of rows saved before drawings had owners
 
 
 class DrawingsError(RuntimeError):
@@ -45,10 +51,20 @@ def default_path() -> Path:
 
 
 class Drawings:
-    """A drawings database; opens a short-lived connection per call, so it is safe across threads."""
+    """A drawings database, seen as one owner's drawings (plus the unowned ones if with_unowned), or
+    everyone's if owner is None. Opens a short-lived connection per call: safe across threads."""
 
-    def __init__(self, path: str | Path | None = None):
+    def __init__(self, path: str | Path | None = None, owner: str | None = None, with_unowned: bool = False):
         self.path = Path(path) if path is not None else default_path()
+        self.owner, self.with_unowned = owner, with_unowned
+
+    def _mine(self) -> tuple[str, tuple]:
+        """The WHERE clause (and its arguments) of the rows this view sees."""
+        if self.owner is None:
+            return "1", ()
+        if self.with_unowned:
+            return "owner IN (?, ?)", (self.owner, UNOWNED)
+        return "owner = ?", (self.owner,)
 
     def _connect(self) -> sqlite3.Connection:
         try:
@@ -56,6 +72,8 @@ class Drawings:
             con = sqlite3.connect(self.path, timeout=30, isolation_level=None)
             con.execute("PRAGMA busy_timeout = 30000")
             con.execute(SCHEMA)
+            if "owner" not in {row[1] for row in con.execute("PRAGMA table_info(drawings)")}:
+                con.execute(f"ALTER TABLE drawings ADD COLUMN owner TEXT NOT NULL DEFAULT '{UNOWNED}'")
             return con
         except (sqlite3.DatabaseError, OSError) as e:
             raise DrawingsError(f"{self.path}: cannot be used as the drawings database ({e}). "
@@ -83,10 +101,11 @@ class Drawings:
         con = self._connect()
         try:
             cur = con.execute(
-                "INSERT INTO drawings (created, image, canvas_png, true_label, predicted_label, model_key)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT INTO drawings (created, image, canvas_png, true_label, predicted_label, model_key, owner)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (time.time(), img.tobytes(), canvas_png, int(true_label),
-                 None if predicted_label is None else int(predicted_label), model_key))
+                 None if predicted_label is None else int(predicted_label), model_key,
+                 UNOWNED if self.owner is None else self.owner))
             return int(cur.lastrowid)
         except sqlite3.DatabaseError as e:
             raise DrawingsError(f"{self.path}: {e}") from None
@@ -94,11 +113,18 @@ class Drawings:
             con.close()
 
     def count(self) -> int:
-        return int(self._run("SELECT COUNT(*) FROM drawings")[0][0])
+        where, args = self._mine()
+        return int(self._run(f"SELECT COUNT(*) FROM drawings WHERE {where}", args)[0][0])
+
+    def owners(self) -> dict[str, int]:
+        """Drawings per owner, among those this view sees."""
+        where, args = self._mine()
+        return dict(self._run(f"SELECT owner, COUNT(*) FROM drawings WHERE {where} GROUP BY owner", args))
 
     def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(ids (n,), x (n, 28, 28) uint8, y (n,) uint8), oldest first: shaped like load_mnist's."""
-        rows = self._run("SELECT id, image, true_label FROM drawings ORDER BY id")
+        where, args = self._mine()
+        rows = self._run(f"SELECT id, image, true_label FROM drawings WHERE {where} ORDER BY id", args)
         if not rows:
             return np.zeros(0, np.int64), np.zeros((0, 28, 28), np.uint8), np.zeros(0, np.uint8)
         ids = np.array([r[0] for r in rows], np.int64)
@@ -111,21 +137,29 @@ class Drawings:
         return fingerprint_of(*self.arrays()[1:])
 
     def for_training(self, fingerprint: str) -> tuple[np.ndarray, np.ndarray]:
-        """(x, y) to train on, if the drawings are still the set whose fingerprint was chosen."""
-        _, x, y = self.arrays()
-        if not len(y) or fingerprint_of(x, y) != fingerprint:
-            raise ValueError("user_drawings does not match the saved drawings (they changed since this "
-                             "setting was chosen); choose it again")
-        return x, y
+        """(x, y) to train on: the drawings, among those this view sees, whose fingerprint was chosen.
+        A config names drawings by their fingerprint only, so seen as everyone's, the set may be any
+        one owner's (with or without the unowned rows) or everyone's."""
+        views = [self]
+        if self.owner is None:
+            views += [Drawings(self.path, o, u) for o in self.owners() if o != UNOWNED for u in (False, True)]
+        for view in views:
+            _, x, y = view.arrays()
+            if len(y) and fingerprint_of(x, y) == fingerprint:
+                return x, y
+        raise ValueError("user_drawings does not match the saved drawings (they changed since this "
+                         "setting was chosen); choose it again")
 
     def delete(self, ids=None) -> int:
-        """Delete the given ids, or all drawings when ids is None; returns how many went."""
+        """Delete the given ids, or all drawings when ids is None, of those this view sees; returns how
+        many went."""
+        where, args = self._mine()
         con = self._connect()
         try:
             if ids is None:
-                return con.execute("DELETE FROM drawings").rowcount
+                return con.execute(f"DELETE FROM drawings WHERE {where}", args).rowcount
             ids = [int(i) for i in ids]
-            return con.executemany("DELETE FROM drawings WHERE id = ?", [(i,) for i in ids]).rowcount
+            return con.executemany(f"DELETE FROM drawings WHERE id = ? AND {where}", [(i, *args) for i in ids]).rowcount
         except sqlite3.DatabaseError as e:
             raise DrawingsError(f"{self.path}: {e}") from None
         finally:

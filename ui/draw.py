@@ -9,9 +9,10 @@ from streamlit_drawable_canvas import st_canvas
 from mnist_core import canvas_to_mnist, predict_proba, views
 from mnist_core.cache import cache_key
 from mnist_core.model import deskews
-from mnist_core.user_drawings import DrawingsError, to_npz
+from mnist_core.user_drawings import Drawings, DrawingsError, to_npz
 
-from .state import drawings_store, model_in_use, shipped
+from .identity import is_teacher, my_drawings, teacher_token
+from .state import model_in_use, shipped
 
 
 def draw_tab(result):
@@ -58,7 +59,7 @@ def draw_tab(result):
                                      help="Correct the label if the network got it wrong, then save.")
                 if st.button("Save drawing", disabled=label is None):
                     try:
-                        drawings_store().save(digit, int(label), int(best["digit"]), canvas.image_bytes,
+                        my_drawings().save(digit, int(label), int(best["digit"]), canvas.image_bytes,
                                               cache_key(model_in_use().config))
                         st.session_state["saved"] = int(label)
                     except (DrawingsError, ValueError) as e:
@@ -79,12 +80,13 @@ def draw_tab(result):
     if "saved" in st.session_state:
         st.toast(f"Saved as a {st.session_state.pop('saved')}. Reset the canvas (bin icon) for the next one.")
     your_drawings(result)
+    class_drawings()
 
 
 def your_drawings(result):
     st.subheader("Your drawings")
     try:
-        _, dx, dy = drawings_store().arrays()
+        _, dx, dy = my_drawings().arrays()
     except DrawingsError as e:
         st.warning(f"Your drawings are unavailable: {e} Drawing and classifying still work.")
         return
@@ -113,5 +115,30 @@ def your_drawings(result):
     with e2.popover("Delete all"):
         st.write(f"Delete all {len(dy)} saved drawings? This cannot be undone.")
         if st.button("Yes, delete them", type="primary"):
-            drawings_store().delete()
+            my_drawings().delete()
             st.rerun()
+
+
+def class_drawings():
+    """For the teacher (with the server's token): the whole class's drawings, counted and exported."""
+    if not teacher_token():
+        return
+    with st.expander("Teacher: the whole class's drawings"):
+        st.text_input("Teacher token", type="password", key="teacher_token",
+                      help="The value of MNIST_DRAW_TEACHER_TOKEN on the server.")
+        if not st.session_state.get("teacher_token"):
+            return
+        if not is_teacher():
+            st.error("That is not this server's teacher token.")
+            return
+        try:
+            everyone = Drawings()
+            owners = everyone.owners()
+            _, x, y = everyone.arrays()
+        except DrawingsError as e:
+            st.warning(f"The drawings are unavailable: {e}")
+            return
+        st.markdown(f"**{len(y)} drawings by {len(owners)} people** (each browser counts as one person).")
+        st.download_button("Export the class's drawings (.npz)", to_npz(x, y), file_name="class-drawings.npz",
+                           disabled=not len(y),
+                           help="x: (n, 28, 28) uint8 and y: (n,) uint8, shaped like load_mnist's arrays.")

@@ -6,10 +6,11 @@ import streamlit as st
 
 from mnist_core import TrainConfig
 from mnist_core.config import settings
-from mnist_core.jobs import get_job, start_training
+from mnist_core.jobs import get_job, limit, start_training
 from mnist_core.user_drawings import DrawingsError
 
-from .state import chart_history, drawings_store
+from .identity import my_drawings, who
+from .state import chart_history
 
 
 def _widget(f):
@@ -30,7 +31,8 @@ def sidebar():
     st.header("Train the network")
     chosen = {f.name: _widget(f) for f in settings() if f.metadata["page"]}
     try:
-        n_saved, fingerprint = drawings_store().count(), drawings_store().fingerprint()
+        mine = my_drawings()
+        n_saved, fingerprint = mine.count(), mine.fingerprint()
     except DrawingsError:
         n_saved, fingerprint = 0, ""
     mix = st.checkbox(f"Mix in my drawings ({n_saved} saved)", value=False, disabled=n_saved == 0,
@@ -41,7 +43,7 @@ def sidebar():
         except ValueError as e:
             st.error(f"Cannot train with these settings: {e}")
         else:
-            start_training(config)  # at most one job per config: a second click or tab joins the first
+            start_training(config, who())  # at most one job per config: a second click or tab joins the first
             st.session_state["pending"] = config  # the model in use changes only once it is trained
     if st.session_state.get("config") is not None and st.button("Use the shipped model", width="stretch"):
         st.session_state["config"] = None
@@ -55,18 +57,12 @@ def sidebar():
         if job is None:
             return
         if job.running:
-            n = len(job.epochs)
-            last = job.epochs[-1] if job.epochs else {}
-            left = job.seconds_left()
-            text = (f"Training: epoch {n}/{job.config.epochs}"
-                    + (f" · loss {last['loss']:.4f} · accuracy {last['accuracy']:.4f}" if last else " · starting…")
-                    + (f" · {left:.0f} s left" if left is not None else ""))
-            st.progress(job.fraction, text=text)
-            chart_history(job.history, 140, only="accuracy")
-            st.caption("You can keep drawing meanwhile: the current model reads your digits until this one is ready.")
+            _progress(job)
             return
         st.session_state["pending"] = None
-        if job.error:
+        if job.state == "cancelled":
+            st.session_state["train_note"] = "Training cancelled; the current model stays in use."
+        elif job.error:
             st.session_state["train_error"] = job.error
         else:
             st.session_state["config"] = pending
@@ -75,3 +71,28 @@ def sidebar():
     training_progress()
     if st.session_state.get("train_error"):
         st.error(f"Training failed: {st.session_state.pop('train_error')}")
+    if st.session_state.get("train_note"):
+        st.info(st.session_state.pop("train_note"))
+
+
+def _progress(job):
+    """A queued job's place and wait, or a running one's epochs; either way a Cancel button."""
+    if job.state == "queued":
+        place, wait = job.position, job.seconds_to_start()
+        if place is not None:
+            st.progress(0.0, text=f"Waiting for a free slot: number {place} in the queue, about {wait:.0f} s "
+                                  f"({limit()} training{'s' if limit() > 1 else ''} run at once on this server)")
+    else:
+        n = len(job.epochs)
+        last = job.epochs[-1] if job.epochs else {}
+        left = job.seconds_left()
+        text = (f"Training: epoch {n}/{job.config.epochs}"
+                + (f" · loss {last['loss']:.4f} · accuracy {last['accuracy']:.4f}" if last else " · starting…")
+                + (f" · {left:.0f} s left" if left is not None else ""))
+        st.progress(job.fraction, text=text)
+        chart_history(job.history, 140, only="accuracy")
+    if not job.cancelled and st.button("Cancel training", width="stretch"):
+        job.cancel(who())  # others who asked for the same settings keep it going
+    if job.cancelled:
+        st.caption("Cancelling after the current epoch…")
+    st.caption("You can keep drawing meanwhile: the current model reads your digits until this one is ready.")

@@ -14,7 +14,6 @@ from mnist_core.cache import load_or_train
 from mnist_core.evaluate import confusion
 from mnist_core.handwriting import load_handwriting
 from mnist_core.jobs import get_job
-from mnist_core.user_drawings import Drawings
 
 
 @st.cache_resource(show_spinner=False)
@@ -35,11 +34,6 @@ def shipped():
 @st.cache_resource(show_spinner="Loading the model from the cache…", max_entries=8)
 def cached_model(config: TrainConfig):
     return load_or_train(config)
-
-
-@st.cache_resource(show_spinner=False)
-def drawings_store():
-    return Drawings()  # $MNIST_DRAW_DB, else the user's data folder
 
 
 @st.cache_data(show_spinner="Testing the model on 10,000 digits…", max_entries=8)

@@ -1,0 +1,69 @@
+"""Who is at this page: each browser's own identity, so that a class can share one server.
+
+The identity is Streamlit's login where one is configured; else a random id kept in a cookie, so it
+survives a reload and a closed tab. A teacher who types the server's token sees the whole class.
+"""
+
+from __future__ import annotations
+
+import hmac
+import os
+import re
+import uuid
+
+import streamlit as st
+
+from mnist_core.user_drawings import Drawings
+
+COOKIE = "mnist_draw_id"
+TEACHER_ENV = "MNIST_DRAW_TEACHER_TOKEN"  # set on the server to let a teacher see every drawing
+_ID = re.compile(r"[0-9a-f]{32}")  # what this page writes into the cookie; anything else is ignored
+
+# Writes the identity into the browser's cookie jar (a year; the whole site; not sent cross-site).
+_cookie_writer = st.components.v2.component("mnist_draw.identity", js="""
+export default function ({ data }) {
+  document.cookie = `mnist_draw_id=${data}; path=/; max-age=31536000; SameSite=Strict`;
+}
+""")
+
+
+def _login() -> str | None:
+    """The logged-in user, if the server has Streamlit's login configured and they logged in."""
+    try:
+        if st.user.get("is_logged_in"):
+            return "user:" + str(st.user.get("email") or st.user.get("sub"))
+    except Exception:  # no login configured
+        pass
+    return None
+
+
+def who() -> str:
+    """This browser's identity: its login, else its cookie's id, else a new id (remember() keeps it)."""
+    if "who" not in st.session_state:
+        cookie = st.context.cookies.get(COOKIE)
+        known = isinstance(cookie, str) and _ID.fullmatch(cookie)
+        st.session_state["who"] = _login() or (cookie if known else uuid.uuid4().hex)
+    return st.session_state["who"]
+
+
+def remember() -> None:
+    """Put a new identity in the browser's cookie (it then comes back with every new page)."""
+    if not who().startswith("user:") and st.context.cookies.get(COOKIE) != who():
+        _cookie_writer(data=who(), key="identity-cookie")
+
+
+def teacher_token() -> str:
+    return os.environ.get(TEACHER_ENV, "")
+
+
+def is_teacher() -> bool:
+    """Whether this session typed the server's teacher token (see class_view)."""
+    token = teacher_token()
+    return bool(token) and hmac.compare_digest(st.session_state.get("teacher_token", ""), token)
+
+
+def my_drawings() -> Drawings:
+    """This person's drawings. Rows saved before drawings had owners belong to the teacher when one is
+    configured, else to every browser on the server's own machine (whoever started it)."""
+    local = st.context.ip_address is None  # Streamlit reports no address for localhost
+    return Drawings(owner=who(), with_unowned=is_teacher() or (not teacher_token() and local))
