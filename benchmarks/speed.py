@@ -20,8 +20,8 @@ from mnist_core.model import prepare_images
 from mnist_core.paths import CACHE_ENV
 from mnist_core.predict import predict_proba
 from mnist_core.strokes import as_canvas, render
-from mnist_core.train import train
 
+from .load import bench_queue, bench_training, drawing_while_training
 from .synthetic import random_drawing
 
 
@@ -49,34 +49,6 @@ def bench_classify(model, n=300):
              f"p50 {pct(ours, 50):.2f} / p95 {pct(ours, 95):.2f}",
              f"model.predict p50 {pct(keras_predict, 50):.1f} / p95 {pct(keras_predict, 95):.1f}; "
              f"model(x) p50 {pct(direct, 50):.2f}", "p50 ≤ 2")]
-
-
-def _plain_keras(data, epochs, seed):
-    """The reference notebook's own code, on the same data, epochs and batch size; seconds."""
-    (x_train, y_train), (x_test, y_test) = data
-    start = time.perf_counter()
-    keras.utils.set_random_seed(seed)
-    model = keras.Sequential([keras.Input(shape=(784,)), keras.layers.Dense(512, activation="relu"),
-                              keras.layers.Dense(10, activation="softmax")])
-    model.compile(optimizer="rmsprop", loss="categorical_crossentropy", metrics=["accuracy"])
-    train_images = x_train.reshape((60000, 28 * 28)).astype("float32") / 255
-    test_images = x_test.reshape((10000, 28 * 28)).astype("float32") / 255
-    model.fit(train_images, keras.utils.to_categorical(y_train), epochs=epochs, batch_size=128, verbose=0)
-    model.evaluate(test_images, keras.utils.to_categorical(y_test), verbose=0)
-    return time.perf_counter() - start
-
-
-def bench_training(epochs=3, rounds=2):
-    """Alternate the two so neither gains from going second; the best round of each."""
-    data = load_mnist()
-    config = TrainConfig(epochs=epochs)
-    ours, plain = [], []
-    for _ in range(rounds):
-        plain.append(_plain_keras(data, epochs, config.seed))
-        ours.append(train(config, data=data).seconds)
-    o, p = min(ours) / epochs, min(plain) / epochs
-    return [(f"training, s/epoch incl. test evaluation ({epochs} epochs, batch 128, best of {rounds})",
-             f"{o:.2f} (ratio {o / p:.2f})", f"plain Keras {p:.2f}", "ratio ≤ 1.0")]
 
 
 def bench_load():
@@ -146,6 +118,7 @@ def bench_browser(drawings=20):
             page.get_by_text("Using your model").wait_for(timeout=300000)
             rows.append(("memory: peak RSS of the app process after one training (1 epoch), MB",
                          f"{_rss_peak_mb(proc.pid):.0f}", "", "report"))
+            rows.append(drawing_while_training(url, browser, page))
             browser.close()
         for sessions in (1, 4, 8):
             rows.append(_concurrent(url, sessions))
@@ -224,9 +197,9 @@ NOTES = """Notes:
 
 def main(args) -> int:
     from mnist_core.cache import default_model
-    rows = bench_classify(default_model().model) + bench_load() + bench_cache_hit() + bench_training()
+    rows = bench_classify(default_model().model) + bench_load() + bench_cache_hit()
     if not args.quick:
-        rows += bench_browser()
+        rows += bench_training() + bench_queue() + bench_browser()
     header = ("what", "ours", "baseline, same run", "target")
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(r) + " |" for r in rows]
