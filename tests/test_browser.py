@@ -149,3 +149,41 @@ def test_save_a_corrected_drawing_then_export(page, server):
     with np.load(download.value.path()) as z:
         assert np.array_equal(z["x"], x) and np.array_equal(z["y"], y)
     assert no_exception(page)
+
+
+def saved_count(page) -> int:
+    """The sidebar's "Mix in my drawings (N saved)"."""
+    text = page.get_by_text("Mix in my drawings (").inner_text()
+    return int(text.split("(")[1].split()[0])
+
+
+def test_two_browsers_each_see_only_their_own_drawings(browser, server):
+    """Two browsers with their own cookies on one server, as two students in a class."""
+    from mnist_core.user_drawings import Drawings
+    ann, bob = (browser.new_context(viewport={"width": 1400, "height": 900}) for _ in range(2))
+    a, b = ann.new_page(), bob.new_page()
+    for p in (a, b):
+        open_app(p, server[0])
+    ids = [next(c["value"] for c in ctx.cookies() if c["name"] == "mnist_draw_id") for ctx in (ann, bob)]
+    assert ids[0] != ids[1]
+    a_before, b_before = saved_count(a), saved_count(b)
+    draw_and_read(a, random_drawing(4, np.random.default_rng(5))[0])
+    a.get_by_role("button", name="Save drawing").click()
+    a.get_by_text(f"Mix in my drawings ({a_before + 1} saved)").wait_for(timeout=30000)
+    assert Drawings(server[3], owner=ids[0]).count() == 1 and Drawings(server[3], owner=ids[1]).count() == 0
+    b.reload()
+    open_app(b, server[0])
+    assert saved_count(b) == b_before  # not counted for bob
+    if b_before == 0:
+        assert b.get_by_role("button", name="Delete all").count() == 0  # nothing of ann's to delete
+    else:  # bob sees only the unowned drawings of before owners existed: deleting them spares ann's
+        b.get_by_role("button", name="Delete all").click()
+        b.get_by_role("button", name="Yes, delete them").click()
+        b.get_by_text("Mix in my drawings (0 saved)").wait_for(timeout=30000)
+    a.reload()  # ann's drawing survives a reload: the cookie brings her identity back
+    open_app(a, server[0])
+    assert saved_count(a) == 1 + (a_before if b_before == 0 else 0)
+    assert Drawings(server[3], owner=ids[0]).count() == 1
+    assert no_exception(a) and no_exception(b)
+    ann.close()
+    bob.close()
