@@ -178,3 +178,20 @@ def test_a_training_waits_its_turn_then_runs_and_can_be_cancelled(at, monkeypatc
     assert not at.exception
     assert any("Training cancelled" in i.value for i in at.info)  # cancelled
     assert any("Using the shipped model" in i.value for i in at.info)  # the model in use did not change
+
+
+def test_a_teacher_with_the_servers_token_sees_the_whole_class(monkeypatch):
+    from ui.identity import TEACHER_ENV
+    from mnist_core.user_drawings import Drawings
+    monkeypatch.setenv(TEACHER_ENV, "s3cret")
+    Drawings(owner="a student elsewhere").save(drawn(1)[::10, ::10, 0], 1)  # 28x28
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.run()
+    token = next(t for t in at.text_input if t.label == "Teacher token")
+    token.set_value("wrong").run()
+    assert any("not this server's teacher token" in e.value for e in at.error)
+    next(t for t in at.text_input if t.label == "Teacher token").set_value("s3cret").run()
+    assert not at.exception
+    everyone = Drawings()
+    assert any(f"{everyone.count()} drawings by {len(everyone.owners())} people" in m.value for m in at.markdown)
+    assert any(b.label == "Export the class's drawings (.npz)" for b in at.get("download_button"))
