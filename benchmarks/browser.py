@@ -11,6 +11,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -69,6 +70,22 @@ def app_server(cache_dir: str | Path | None = None, timeout: float = 60, log: Pa
             proc.kill()
         if log:
             out.close()
+
+
+_starting = threading.Lock()
+
+
+@contextlib.contextmanager
+def playwright_in_thread():
+    """Playwright for one of several threads (each needs its own): drivers started at the same
+    instant can hang (seen once in six), so they start one at a time."""
+    from playwright.sync_api import sync_playwright
+    with _starting:
+        p = sync_playwright().start()
+    try:
+        yield p
+    finally:
+        p.stop()
 
 
 def launch(playwright):

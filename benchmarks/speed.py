@@ -133,15 +133,14 @@ def bench_browser(drawings=20):
 
 
 def _concurrent(url, sessions, per_session=5):
-    from playwright.sync_api import sync_playwright
 
-    from .browser import draw_and_read, launch, open_app, reset_canvas
+    from .browser import draw_and_read, launch, open_app, playwright_in_thread, reset_canvas
     lat, errors = [], []
     ready = threading.Barrier(sessions)
 
     def user(k):
         try:
-            with sync_playwright() as p:
+            with playwright_in_thread() as p:
                 b = launch(p)
                 page = b.new_page(viewport={"width": 1400, "height": 900})
                 open_app(page, url)

@@ -122,7 +122,7 @@ def test_six_sessions_draw_while_one_retrains(server):
 
     def session(k):
         try:
-            with sync_playwright() as p:
+            with browser_mod.playwright_in_thread() as p:
                 b = browser_mod.launch(p)
                 page = b.new_page(viewport={"width": 1400, "height": 900})
                 browser_mod.open_app(page, url, timeout_ms=120000)
