@@ -12,9 +12,10 @@ import sys
 import time
 
 from . import TrainConfig, default_model, load_mnist, load_or_train, train
-from .cache import write_entry
+from .cache import read_model_file, write_entry
 from .config import settings
 from .evaluate import measure
+from .handwriting import real_handwriting_figures
 from .paths import DEFAULT_MODEL_DIR
 from .user_drawings import Drawings, DrawingsError
 
@@ -81,16 +82,24 @@ def cmd_train(a: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(a: argparse.Namespace) -> int:
-    result = model_from(a)
     _, (x_test, y_test) = load_mnist()
-    report = {"model": a.model, "config": result.config.to_dict(),
-              "test_accuracy": round(measure(result.model, x_test, y_test)["accuracy"], 4),
-              "recorded_test_accuracy": round(result.test_accuracy, 4)}
-    if "real_handwriting" in result.extra:
-        report["real_handwriting"] = result.extra["real_handwriting"]
+    if a.model_file:  # someone's file: measured afresh, its own record reported beside
+        model, meta = read_model_file(a.model_file)
+        report = {"model": a.model_file, "test_accuracy": round(measure(model, x_test, y_test)["accuracy"], 4),
+                  "real_handwriting": real_handwriting_figures(model)}
+        if meta is not None:
+            report.update(config=meta.get("config"), recorded_test_accuracy=meta.get("test_accuracy"))
+    else:
+        result = model_from(a)
+        model = result.model
+        report = {"model": a.model, "config": result.config.to_dict(),
+                  "test_accuracy": round(measure(model, x_test, y_test)["accuracy"], 4),
+                  "recorded_test_accuracy": round(result.test_accuracy, 4)}
+        if "real_handwriting" in result.extra:
+            report["real_handwriting"] = result.extra["real_handwriting"]
     if a.drawings:
         _, dx, dy = Drawings(a.db).arrays()
-        mine = measure(result.model, dx, dy)
+        mine = measure(model, dx, dy)
         report["your_drawings"] = {"correct": int(mine["correct"].sum()), "total": int(len(dy)),
                                    "accuracy": round(mine["accuracy"], 4)}
     print(json.dumps(report))
@@ -123,6 +132,8 @@ def parser() -> argparse.ArgumentParser:
     t.set_defaults(func=cmd_train)
     e = sub.add_parser("evaluate", help="MNIST test accuracy of the shipped model or of a config's model")
     model_args(e)
+    e.add_argument("--model-file", help="measure this model file instead: a .keras file, or the zip the page's "
+                                        "Download gives (loaded in Keras's safe mode)")
     e.add_argument("--drawings", action="store_true", help="also report accuracy on your saved drawings")
     e.add_argument("--db", help="drawings database (default: $MNIST_DRAW_DB or the user data folder)")
     e.set_defaults(func=cmd_evaluate)

@@ -10,8 +10,11 @@ from __future__ import annotations
 import contextlib
 import functools
 import hashlib
+import io
 import json
+import tempfile
 import threading
+import zipfile
 from pathlib import Path
 
 import keras
@@ -100,6 +103,43 @@ def load_or_train(config: TrainConfig = TrainConfig(), cache_dir: str | Path | N
         result.extra["cache_path"] = str(model_path)
         write_entry(result, model_path, meta_path)
         return result
+
+
+BUNDLE_FILES = ("model.keras", "model.json")
+
+
+def bundle(result: TrainResult) -> bytes:
+    """A model to take away, as the bytes of a zip: model.keras (loads with
+    keras.saving.load_model(path, safe_mode=True) once mnist_core is imported, which registers its
+    Deskew layer) and model.json (its TrainConfig, test figures and per-epoch history)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        paths_ = [Path(tmp) / name for name in BUNDLE_FILES]
+        write_entry(result, *paths_)
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w") as z:
+            for path in paths_:
+                z.write(path, path.name)
+    return buf.getvalue()
+
+
+def read_model_file(path: str | Path) -> tuple[keras.Model, dict | None]:
+    """A model someone gives: a zip as bundle() makes it, or a .keras file (with its .json beside it,
+    if there is one). Returns the model and its metadata (None if there is none). Keras safe mode:
+    no code in the file runs. Anything else raises a ValueError saying what is wrong with which file."""
+    path = Path(path)
+    meta_path = path.with_suffix(".json")
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            if zipfile.is_zipfile(path) and set(BUNDLE_FILES) <= set(zipfile.ZipFile(path).namelist()):
+                zipfile.ZipFile(path).extractall(tmp, members=BUNDLE_FILES)
+                path, meta_path = Path(tmp) / BUNDLE_FILES[0], Path(tmp) / BUNDLE_FILES[1]
+            model = keras.saving.load_model(path, compile=False, safe_mode=True)
+            meta = json.loads(meta_path.read_text()) if meta_path.exists() else None
+    except Exception as e:
+        raise ValueError(f"{path}: not a model MNIST Draw can read ({type(e).__name__}: {e})"[:400]) from None
+    if tuple(model.input_shape[1:]) != (784,) or tuple(model.output_shape[1:]) != (10,):
+        raise ValueError(f"{path}: maps {model.input_shape} to {model.output_shape}, not 784 pixels to 10 digits")
+    return model, meta
 
 
 @functools.lru_cache(maxsize=1)

@@ -80,6 +80,7 @@ def test_first_visit_shows_everything_with_the_shipped_model(at):
     assert any("This model deskews first" in m.value for m in at.markdown)
     open_tab(at, "3 · Training and testing")
     assert metric(at, "Test accuracy") == f"{default_model().test_accuracy:.2%}"
+    assert any(b.proto.label == "Download this model (.zip)" for b in at.get("download_button"))
     open_tab(at, "4 · Where it fails")
     assert any("test digits misread" in h.value for h in at.subheader)
 
@@ -194,4 +195,4 @@ def test_a_teacher_with_the_servers_token_sees_the_whole_class(monkeypatch):
     assert not at.exception
     everyone = Drawings()
     assert any(f"{everyone.count()} drawings by {len(everyone.owners())} people" in m.value for m in at.markdown)
-    assert any(b.label == "Export the class's drawings (.npz)" for b in at.get("download_button"))
+    assert any(b.proto.label == "Export the class's drawings (.npz)" for b in at.get("download_button"))

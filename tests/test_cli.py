@@ -110,3 +110,36 @@ def test_the_drawn_digit_benchmark_prints_its_tables(capsys):
     assert "20 pen-stroke drawings (templates, seed 3)" in out and "20 MNIST test digits redrawn" in out
     rows = [line for line in out.splitlines() if line.strip().startswith("all")]
     assert len(rows) == 2 and all(line.count("%") == 2 for line in rows)  # plain resize and canvas_to_mnist
+
+
+def test_a_downloaded_model_loads_in_a_fresh_process_and_predicts_the_same(tmp_path, one_epoch, mnist, capsys):
+    """The page's Download (cache.bundle) round trip: a zip someone takes away and brings back."""
+    import subprocess
+    import sys
+    import zipfile
+
+    from mnist_core.cache import bundle
+    from mnist_core.predict import predict_proba
+    result, _ = one_epoch
+    path = tmp_path / "mnist-draw-model.zip"
+    path.write_bytes(bundle(result))
+    zipfile.ZipFile(path).extractall(tmp_path)
+    x = mnist[1][0][:50]
+    np.save(tmp_path / "x.npy", x)
+    code = ("import sys, numpy as np, keras, mnist_core; "
+            "m = keras.saving.load_model(sys.argv[1], safe_mode=True); "
+            "np.save(sys.argv[2], np.asarray(m(np.load(sys.argv[3]).reshape(-1, 784).astype('float32') / 255)))")
+    subprocess.run([sys.executable, "-c", code, str(tmp_path / "model.keras"), str(tmp_path / "p.npy"),
+                    str(tmp_path / "x.npy")], check=True)
+    assert np.allclose(np.load(tmp_path / "p.npy"), predict_proba(result.model, x), atol=1e-5)
+    assert json.loads((tmp_path / "model.json").read_text())["config"] == result.config.to_dict()
+    assert main(["evaluate", "--model-file", str(path)]) == 0  # the CLI measures the file
+    report = json.loads(capsys.readouterr().out)
+    assert report["test_accuracy"] == round(result.test_accuracy, 4) and report["recorded_test_accuracy"] == result.test_accuracy
+
+
+def test_evaluating_a_bad_model_file_says_so(tmp_path, capsys):
+    bad = tmp_path / "model.keras"
+    bad.write_bytes(b"not a model")
+    assert main(["evaluate", "--model-file", str(bad)]) == 2
+    assert "not a model MNIST Draw can read" in capsys.readouterr().err
