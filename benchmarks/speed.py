@@ -132,7 +132,6 @@ def bench_browser(drawings=20):
     return rows
 
 
-
 def _concurrent(url, sessions, per_session=5):
     from .browser import draw_and_read, launch, open_app, playwright_in_thread, reset_canvas
     lat, errors = [], []
