@@ -13,6 +13,7 @@ from ui.data import data_tab
 from ui.draw import draw_tab
 from ui.failures import failures_tab
 from ui.identity import remember
+from ui.inside import inside_tab
 from ui.network import network_tab
 from ui.sidebar import sidebar
 from ui.state import freeze_long_lived_objects, model_in_use
@@ -45,7 +46,7 @@ else:
 # the others run only while open (on_change="rerun"). A stroke then re-renders the Draw tab alone,
 # which took ~30 ms off every read-out in Chromium.
 TABS = {"✏️ Draw a digit": draw_tab, "1 · The data": data_tab, "2 · The network": network_tab,
-        "3 · Training and testing": training_tab, "4 · Where it fails": failures_tab}
+        "3 · Training and testing": training_tab, "4 · Where it fails": failures_tab, "5 · Look inside": inside_tab}
 for container, show in zip(st.tabs(list(TABS), key="tab", on_change="rerun"), TABS.values()):
     if container.open or show is draw_tab:
         with container:

@@ -9,7 +9,8 @@ import numpy as np
 from . import model as model_module
 from .config import settings
 from .evaluate import measure
-from .model import deskew, deskews, prepare_images, prepare_labels
+from . import inside
+from .model import prepare_images, prepare_labels
 
 
 def describe_config(c) -> str:
@@ -40,9 +41,24 @@ def pixel_view(image: np.ndarray | None, scale: int = 8) -> np.ndarray:
 
 def network_input(model, image: np.ndarray | None) -> np.ndarray | None:
     """(28, 28) in [0, 1] -> what the first Dense layer reads: the image, straightened if the model deskews."""
-    if image is None or not deskews(model):
-        return image
-    return deskew(np.asarray(image, np.float32).reshape(1, 784)).reshape(28, 28)
+    return None if image is None else inside.network_input(model, image).reshape(28, 28)
+
+
+def diverging_view(values: np.ndarray, scale: int = 4) -> np.ndarray:
+    """(r, c) signed values -> (r*scale, c*scale, 3) uint8: red for positive, blue for negative,
+    white for zero, the strongest of either at full colour (one scale for both signs)."""
+    v = np.asarray(values, np.float32)
+    v = v / max(float(np.abs(v).max()), 1e-12)
+    red, blue = np.clip(v, 0, 1), np.clip(-v, 0, 1)
+    rgb = np.stack([1 - blue, 1 - red - blue, 1 - red], axis=-1)  # white fades to red (+) or blue (-)
+    return (np.kron(np.clip(rgb, 0, 1), np.ones((scale, scale, 1))) * 255).astype(np.uint8)
+
+
+def activation_view(activations: np.ndarray, scale: int = 12) -> np.ndarray:
+    """(512,) hidden activations -> (16*scale, 32*scale) uint8: one square per unit, row by row,
+    brighter for a stronger activation (black: silent)."""
+    a = np.asarray(activations, np.float32).reshape(16, 32)
+    return pixel_view(a / max(float(a.max()), 1e-12), scale)
 
 
 def architecture(model) -> str:

@@ -196,3 +196,18 @@ def test_a_teacher_with_the_servers_token_sees_the_whole_class(monkeypatch):
     everyone = Drawings()
     assert any(f"{everyone.count()} drawings by {len(everyone.owners())} people" in m.value for m in at.markdown)
     assert any(b.proto.label == "Export the class's drawings (.npz)" for b in at.get("download_button"))
+
+
+def test_look_inside_shows_the_drawing_its_units_and_the_whole_model(at):
+    open_tab(at, "5 · Look inside")
+    assert any("Draw a digit in the" in i.value for i in at.info)  # nothing drawn yet
+    at.session_state["canvas"] = canvas_value(drawn(3))
+    at.run()
+    assert metric(at, "Prediction") == "3"
+    assert any(m.value.startswith("**Your drawing reads as a 3**") for m in at.markdown)
+    captions = [i.caption for img in at.get("image") for i in img.proto.imgs]
+    assert any("The 512 hidden units" in c for c in captions)
+    assert any("pushed towards the 3" in c for c in captions)
+    assert sum(c.startswith("unit ") and "%" in c for c in captions) >= 1  # the top units, with shares
+    assert sum(c.startswith("unit ") and "%" not in c for c in captions) == 24  # the gallery
+    assert [c for c in captions if c in list("0123456789")] == list("0123456789")  # the digit templates

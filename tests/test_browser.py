@@ -187,3 +187,14 @@ def test_two_browsers_each_see_only_their_own_drawings(browser, server):
     assert no_exception(a) and no_exception(b)
     ann.close()
     bob.close()
+
+
+def test_look_inside_after_drawing(page):
+    shown, _ = draw_and_read(page, random_drawing(5, np.random.default_rng(8))[0])
+    page.get_by_role("tab", name="5 · Look inside").click()
+    page.get_by_text(f"Your drawing reads as a {shown}").wait_for(timeout=30000)
+    for caption in ("The 512 hidden units", f"pushed towards the {shown} (red)", "What the hidden layer reads"):
+        page.get_by_text(caption).first.wait_for(timeout=30000)
+    assert page.get_by_text("%", exact=False).filter(has_text="unit ").count() >= 1  # top units, with shares
+    page.get_by_text("unit 23", exact=True).wait_for()  # the gallery
+    assert no_exception(page)

@@ -34,6 +34,7 @@ def draw_tab(result):
         except Exception as e:  # a garbled upload must not cost the page: say so, keep going
             st.error(f"Could not read the drawing ({type(e).__name__}: {e}). Reset the canvas and draw again.")
             digit = None
+        st.session_state["drawn"] = digit  # for the Look inside tab
         probs = None if digit is None else predict_proba(model, digit)[0]
         rows = views.probability_rows(probs)
         best = next((r for r in rows if r["best"]), None)
