@@ -1,4 +1,4 @@
-"""python -m benchmarks {drawn,handwriting,speed} --help: how well and how fast MNIST Draw reads."""
+"""python -m benchmarks {drawn,handwriting,numbers,speed} --help: how well and how fast MNIST Draw reads."""
 
 from __future__ import annotations
 
@@ -18,6 +18,11 @@ def cmd_handwriting(a) -> int:
     return print_benchmark(model_from(a).model, per_style=a.per_style)
 
 
+def cmd_numbers(a) -> int:
+    from .numbers import print_benchmark
+    return print_benchmark(model_from(a).model, n=a.numbers, seed=a.bench_seed)
+
+
 def cmd_speed(a) -> int:
     from .speed import main
     return main(a)
@@ -35,6 +40,11 @@ def main(argv=None) -> int:
     model_args(h)
     h.add_argument("--per-style", type=int, default=100, help="drawings of each way of writing (default 100)")
     h.set_defaults(func=cmd_handwriting)
+    n = sub.add_parser("numbers", help="numbers of 2-4 drawn digits: split into the right digits, and read right")
+    model_args(n)
+    n.add_argument("--numbers", type=int, default=300, help="numbers from each source (default 300)")
+    n.add_argument("--bench-seed", type=int, default=2026, help="seed of the numbers")
+    n.set_defaults(func=cmd_numbers)
     s = sub.add_parser("speed", help="speed and memory, each figure beside its baseline (make bench)")
     s.add_argument("--quick", action="store_true", help="fewer repetitions and no browser parts")
     s.add_argument("--out", help="also write the table as Markdown to this file")

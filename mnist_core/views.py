@@ -11,6 +11,7 @@ from .config import settings
 from .evaluate import measure
 from . import inside
 from .model import prepare_images, prepare_labels
+from .predict import predict_proba
 
 
 def describe_config(c) -> str:
@@ -59,6 +60,15 @@ def activation_view(activations: np.ndarray, scale: int = 12) -> np.ndarray:
     brighter for a stronger activation (black: silent)."""
     a = np.asarray(activations, np.float32).reshape(16, 32)
     return pixel_view(a / max(float(a.max()), 1e-12), scale)
+
+
+def number_reading(model, digits: list[np.ndarray]) -> dict:
+    """canvas_to_digits' (28, 28) digits -> {"number": "2026", "digits": [{digit, probability, image}]}."""
+    probs = predict_proba(model, np.stack(digits))  # (k, 10)
+    best = probs.argmax(axis=1)
+    return {"number": "".join(str(d) for d in best),
+            "digits": [{"digit": int(d), "probability": float(p[d]), "image": img}
+                       for d, p, img in zip(best, probs, digits)]}
 
 
 def architecture(model) -> str:

@@ -211,3 +211,16 @@ def test_look_inside_shows_the_drawing_its_units_and_the_whole_model(at):
     assert sum(c.startswith("unit ") and "%" in c for c in captions) >= 1  # the top units, with shares
     assert sum(c.startswith("unit ") and "%" not in c for c in captions) == 24  # the gallery
     assert [c for c in captions if c in list("0123456789")] == list("0123456789")  # the digit templates
+
+
+def test_a_number_is_read_digit_by_digit(at):
+    from benchmarks.numbers import number_canvas
+    from mnist_core.strokes import render
+    inks = [render(TEMPLATES[d][0], 180, (60, 50), brush=20) for d in (2, 0, 2, 6)]
+    rgba = number_canvas(inks, np.random.default_rng(0))
+    at.session_state["canvas"] = canvas_value(np.dstack([np.full(rgba.shape[:2] + (3,), 0, np.uint8),
+                                                         rgba[..., 3]]) if rgba.shape[2] == 4 else rgba)
+    at.run()
+    assert not at.exception
+    assert metric(at, "Prediction") == "2026"
+    assert [i.caption.split()[0] for img in at.get("image") for i in img.proto.imgs][-4:] == ["2", "0", "2", "6"]

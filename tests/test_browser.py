@@ -198,3 +198,15 @@ def test_look_inside_after_drawing(page):
     assert page.get_by_text("%", exact=False).filter(has_text="unit ").count() >= 1  # top units, with shares
     page.get_by_text("unit 23", exact=True).wait_for()  # the gallery
     assert no_exception(page)
+
+
+def test_a_number_drawn_digit_by_digit_reads_as_the_number(page):
+    from benchmarks.synthetic import TEMPLATES
+    from benchmarks.browser import draw
+    strokes = [s * 150 + np.array([20 + 135 * k, 60]) for k, d in enumerate((2, 0, 2, 6)) for s in TEMPLATES[d][0]]
+    draw(page, [s * [0.8, 1] for s in strokes])  # about 100 px wide, 150 px high, gaps of about 10 px
+    page.wait_for_function("() => { for (const m of document.querySelectorAll('[data-testid=\"stMetric\"]'))"
+                           " if (m.innerText.startsWith('Prediction'))"
+                           " return m.querySelector('[data-testid=\"stMetricValue\"]').innerText.trim() === '2026';"
+                           " return false; }", timeout=30000)
+    assert prediction(page) == "2026" and no_exception(page)

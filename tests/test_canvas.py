@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from mnist_core import canvas_to_mnist
+from mnist_core import canvas_to_digits, canvas_to_mnist
 from benchmarks.synthetic import TEMPLATES
 from mnist_core.strokes import as_canvas, render
 
@@ -135,3 +135,56 @@ def test_mnist_stroke_constant_matches_mnist(mnist):
     from mnist_core.canvas import MNIST_STROKE, mnist_stroke_width
     (x, _), _ = mnist
     assert mnist_stroke_width(x[::20]) == pytest.approx(MNIST_STROKE, abs=0.3)
+
+
+# canvas_to_digits: a number on a wide canvas, split into digits left to right.
+WIDE = (280, 600)  # canvas (height, width)
+
+
+def wide(*strokes_at, brush=14):
+    """Strokes (unit box) at (height px, (x, y) px of their top left) each, drawn on one wide canvas,
+    black on white."""
+    ink = np.zeros(WIDE, np.float32)
+    for strokes, height, (x, y) in strokes_at:
+        ink = np.maximum(ink, render(strokes, height, (x, y), brush, side=WIDE[1])[: WIDE[0]])
+    return as_canvas(ink, "black-on-white")
+
+
+def line(*points):
+    return np.array(points, np.float32)
+
+
+def test_a_blank_canvas_has_no_digits():
+    assert canvas_to_digits(np.full((*WIDE, 4), 0, np.uint8)) == []
+
+
+def test_one_digit_is_read_exactly_as_canvas_to_mnist_reads_it():
+    canvas = wide((TEMPLATES[3][0], 200, (200, 40)))
+    (digit,) = canvas_to_digits(canvas)
+    assert np.array_equal(digit, canvas_to_mnist(canvas))
+
+
+@pytest.mark.parametrize("name, strokes", [
+    ("a 5 whose hat does not touch its body", [line((0.3, 0.0), (0.9, 0.0)), *TEMPLATES[5][0][0:1]]),
+    ("a 4 whose stem, a second stroke, starts below its bar", [line((0.62, 0.0), (0.05, 0.68), (0.92, 0.68)),
+                                                               line((0.66, 0.8), (0.66, 1.0))]),
+    ("a crossed 7 whose bar misses the stem", [*TEMPLATES[7][0], line((0.2, 0.55), (0.45, 0.55))]),
+    ("a 1 broken in two", [line((0.5, 0.0), (0.5, 0.45)), line((0.5, 0.6), (0.5, 1.0))]),
+])
+def test_strokes_of_one_digit_stay_together(name, strokes):
+    assert len(canvas_to_digits(wide((strokes, 200, (200, 40))))) == 1, name
+
+
+def test_three_digits_close_together_are_three_left_to_right(mnist):
+    from mnist_core import default_model, predict_proba
+    canvas = wide((TEMPLATES[2][0], 180, (40, 50)), (TEMPLATES[0][0], 180, (200, 50)),
+                  (TEMPLATES[7][0], 180, (360, 50)))  # gaps of ~20 px between them
+    digits = canvas_to_digits(canvas)
+    assert len(digits) == 3 and all(d.shape == (28, 28) and d.dtype == np.float32 for d in digits)
+    assert predict_proba(default_model().model, np.stack(digits)).argmax(axis=1).tolist() == [2, 0, 7]
+
+
+def test_a_dot_is_one_digit_alone_and_no_digit_beside_another():
+    dot = [line((0.5, 0.5), (0.5, 0.5))]
+    assert len(canvas_to_digits(wide((dot, 10, (300, 140))))) == 1  # as canvas_to_mnist: a (tiny) drawing
+    assert len(canvas_to_digits(wide((TEMPLATES[1][0], 200, (200, 40)), (dot, 10, (300, 230))))) == 1

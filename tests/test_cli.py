@@ -23,7 +23,7 @@ def test_help_lists_the_commands_and_every_setting(capsys):
     for f in settings():  # one flag per setting, made from the config itself
         assert ("--" + f.name.replace("_", "-") in out) == f.metadata["cli"], f.name
     code, out, _ = run(capsys, "--help", entry=bench_main)
-    assert code == 0 and all(cmd in out for cmd in ("drawn", "handwriting", "speed"))
+    assert code == 0 and all(cmd in out for cmd in ("drawn", "handwriting", "numbers", "speed"))
 
 
 def test_the_flags_make_the_config_they_name(capsys, monkeypatch):
@@ -143,3 +143,11 @@ def test_evaluating_a_bad_model_file_says_so(tmp_path, capsys):
     bad.write_bytes(b"not a model")
     assert main(["evaluate", "--model-file", str(bad)]) == 2
     assert "not a model MNIST Draw can read" in capsys.readouterr().err
+
+
+def test_the_numbers_benchmark_prints_its_figures(capsys):
+    code, out, err = run(capsys, "numbers", "--numbers", "4", "--bench-seed", "5", entry=bench_main)
+    assert code == 0, err
+    rows = {line[:38].strip(): line[38:].split() for line in out.splitlines()[2:4]}
+    assert set(rows) == {"our generated drawings", "real handwriting, 31 held-out writers"}
+    assert all(len(v) == 2 and all(x.endswith("%") for x in v) for v in rows.values())

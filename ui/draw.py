@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 from streamlit_drawable_canvas import st_canvas
 
-from mnist_core import canvas_to_mnist, predict_proba, views
+from mnist_core import canvas_to_digits, predict_proba, views
 from mnist_core.cache import cache_key
 from mnist_core.model import deskews
 from mnist_core.user_drawings import Drawings, DrawingsError, to_npz
@@ -19,41 +19,47 @@ def draw_tab(result):
     @st.fragment
     def draw():
         model = model_in_use().model
-        st.markdown("**Draw one digit, 0-9, anywhere on the white square.** The read-out follows every stroke; "
-                    "undo and reset are in the canvas's toolbar.")
+        st.markdown("**Draw a digit, 0-9, anywhere on the white canvas, or a whole number, digit by digit from left "
+                    "to right.** The read-out follows every stroke; undo and reset are in the canvas's toolbar.")
         st.write("")  # room for the canvas toolbar, which floats above the canvas
-        left, middle, right = st.columns([1.1, 0.9, 1.3], gap="medium")
+        left, right = st.columns([2.1, 1], gap="medium")
         with left:
             canvas = st_canvas(stroke_width=st.session_state.get("brush", 20), stroke_color="#000000",
-                               background_color="#FFFFFF", width=280, height=280, drawing_mode="freedraw",
+                               background_color="#FFFFFF", width=560, height=280, drawing_mode="freedraw",
                                return_image_data=True, key="canvas")
             st.slider("Brush", 8, 32, 20, key="brush", help="Stroke width in canvas pixels.")
         try:
             image = canvas.image_data  # decodes the PNG the canvas sent
-            digit = None if image is None else canvas_to_mnist(image)
+            digits = [] if image is None else canvas_to_digits(image)
         except Exception as e:  # a garbled upload must not cost the page: say so, keep going
             st.error(f"Could not read the drawing ({type(e).__name__}: {e}). Reset the canvas and draw again.")
-            digit = None
+            digits = []
+        if len(digits) > 1:
+            _number(model, digits, right)
+            return
+        digit = digits[0] if digits else None
         st.session_state["drawn"] = digit  # for the Look inside tab
         probs = None if digit is None else predict_proba(model, digit)[0]
         rows = views.probability_rows(probs)
         best = next((r for r in rows if r["best"]), None)
-        with middle:
+        with right:
             st.metric("Prediction", best["digit"] if best else "–",
                       f"{best['probability']:.0%} sure" if best else None, delta_color="off", delta_arrow="off")
             straight = " and straightened" if digit is not None and deskews(model) else ""
             st.image(views.pixel_view(views.network_input(model, digit), 7), width=196,
                      caption=f"What the network sees: 28x28, white ink on black{straight}")
-        with right:
+        chart, save = st.columns([2.1, 1], gap="medium")
+        with chart:
             # A plain Vega-Lite spec: Altair's validation would cost ~13 ms on every stroke.
             st.vega_lite_chart(pd.DataFrame(rows), {
-                "title": "All ten probabilities (softmax: they sum to 1)", "height": 300, "mark": "bar",
+                "title": "All ten probabilities (softmax: they sum to 1)", "height": 240, "mark": "bar",
                 "encoding": {
                     "x": {"field": "digit", "type": "nominal", "sort": None, "axis": {"labelAngle": 0}},
                     "y": {"field": "probability", "type": "quantitative", "scale": {"domain": [0, 1]},
                           "axis": {"format": "%"}},
                     "color": {"condition": {"test": "datum.best", "value": "#e4572e"}, "value": "#4c78a8"},
                     "tooltip": [{"field": "digit"}, {"field": "probability", "format": ".2%"}]}})
+        with save:
             if best:
                 label = st.selectbox("Correct label", [str(d) for d in range(10)], index=int(best["digit"]),
                                      key=f"true-{best['digit']}",
@@ -61,7 +67,7 @@ def draw_tab(result):
                 if st.button("Save drawing", disabled=label is None):
                     try:
                         my_drawings().save(digit, int(label), int(best["digit"]), canvas.image_bytes,
-                                              cache_key(model_in_use().config))
+                                           cache_key(model_in_use().config))
                         st.session_state["saved"] = int(label)
                     except (DrawingsError, ValueError) as e:
                         st.error(f"Could not save the drawing: {e}")
@@ -143,3 +149,17 @@ def class_drawings():
         st.download_button("Export the class's drawings (.npz)", to_npz(x, y), file_name="class-drawings.npz",
                            disabled=not len(y),
                            help="x: (n, 28, 28) uint8 and y: (n,) uint8, shaped like load_mnist's arrays.")
+
+
+def _number(model, digits, right):
+    """More than one digit on the canvas: the number, and each digit as the network read it."""
+    number = views.number_reading(model, digits)
+    st.session_state["drawn"] = digits[-1]  # the Look inside tab looks at the last digit
+    with right:
+        st.metric("Prediction", number["number"], f"{len(digits)} digits", delta_color="off", delta_arrow="off")
+    st.markdown("**Read as a number.** The drawing was split where its strokes stand apart, left to right, and "
+                "each digit prepared exactly as a single digit is:")
+    for col, d in zip(st.columns(max(len(digits), 6)), number["digits"]):
+        col.image(views.pixel_view(d["image"], 4), caption=f"{d['digit']} ({d['probability']:.0%})", width=112)
+    st.caption("Saving works for one digit at a time: reset the canvas and draw a single digit to save it.")
+
