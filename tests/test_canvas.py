@@ -165,6 +165,7 @@ def test_one_digit_is_read_exactly_as_canvas_to_mnist_reads_it():
 
 
 @pytest.mark.parametrize("name, strokes", [
+    ("a 4 in two strokes that cross", TEMPLATES[4][0]),
     ("a 5 whose hat does not touch its body", [line((0.3, 0.0), (0.9, 0.0)), *TEMPLATES[5][0][0:1]]),
     ("a 4 whose stem, a second stroke, starts below its bar", [line((0.62, 0.0), (0.05, 0.68), (0.92, 0.68)),
                                                                line((0.66, 0.8), (0.66, 1.0))]),
