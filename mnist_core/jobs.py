@@ -170,7 +170,9 @@ def _start_next() -> None:
 
 def start_training(config: TrainConfig, owner: str = "") -> TrainingJob:
     """The job for config, joined by owner: a queued or running one, a finished one that succeeded, or a
-    new one at the back of the queue (if none, or the last one failed or was cancelled)."""
+    new one at the back of the queue (if none, or the last one failed or was cancelled). A ValueError,
+    before anything is queued, if $MNIST_DRAW_TRAININGS is not a number of trainings."""
+    limit()
     with _guard:
         job = _jobs.get(config)
         if job is None or job.error is not None or job.cancelled:

@@ -224,3 +224,14 @@ def test_a_number_is_read_digit_by_digit(at):
     assert not at.exception
     assert metric(at, "Prediction") == "2026"
     assert [i.caption.split()[0] for img in at.get("image") for i in img.proto.imgs][-4:] == ["2", "0", "2", "6"]
+
+
+def test_a_bad_training_limit_on_the_server_is_a_message_not_a_traceback(at, monkeypatch):
+    from mnist_core import jobs
+    monkeypatch.setenv(jobs.LIMIT_ENV, "two")
+    next(n for n in at.number_input if n.label == "Epochs").set_value(3)
+    next(b for b in at.button if b.label == "Train").click()
+    at.run()
+    assert not at.exception
+    assert any("Cannot train: $MNIST_DRAW_TRAININGS must be a whole number" in e.value for e in at.error)
+    assert get_job(TrainConfig(epochs=3)) is None  # nothing was queued

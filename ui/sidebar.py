@@ -40,10 +40,10 @@ def sidebar():
     if st.button("Train", type="primary", width="stretch"):
         try:
             config = TrainConfig(**chosen, user_drawings=fingerprint if mix else "")
-        except ValueError as e:
-            st.error(f"Cannot train with these settings: {e}")
-        else:
             start_training(config, who())  # at most one job per config: a second click or tab joins the first
+        except ValueError as e:  # bad settings, or a bad $MNIST_DRAW_TRAININGS on the server
+            st.error(f"Cannot train: {e}")
+        else:
             st.session_state["pending"] = config  # the model in use changes only once it is trained
     if st.session_state.get("config") is not None and st.button("Use the shipped model", width="stretch"):
         st.session_state["config"] = None
