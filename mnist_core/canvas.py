@@ -156,16 +156,17 @@ SAME_DIGIT_OVERLAP = 0.4  # pieces whose columns overlap by this share of the na
 SPECK = 0.05  # a piece with less ink than this share of the biggest piece joins its nearest digit
 
 
-def digit_groups(ink: np.ndarray) -> np.ndarray:
-    """(H, W) ink -> (H, W) int labels: 0 for background, 1, 2, ... for each digit, left to right.
+def digit_groups(ink: np.ndarray) -> tuple[np.ndarray | None, int]:
+    """(H, W) ink -> (labels, k): k digits, and (H, W) int labels 1..k for each digit, left to right
+    (None when k <= 1: the whole drawing is the one digit, and the per-stroke path does no more work).
 
     The ink's pieces (8-connected strokes) are one digit when their columns overlap enough: a 5's
     hat, a 4 or a 7 in two strokes, a crossed 7, a slashed 0, a broken stroke all lie over the
     same columns, while digits side by side, even close, do not. A speck joins the nearest digit.
     Every pixel goes to the digit of its nearest piece, so a digit keeps its faint anti-aliased edge."""
     pieces, n = ndimage.label(ink >= INK_MIN * ink.max(), np.ones((3, 3)))
-    if n == 0:
-        return pieces
+    if n <= 1:
+        return None, n
     area = ndimage.sum_labels(np.ones_like(ink), pieces, np.arange(1, n + 1))
     boxes = ndimage.find_objects(pieces)  # each piece's (rows, columns) slices
     groups = [{"pieces": [k], "span": [boxes[k][1].start, boxes[k][1].stop], "area": float(area[k])} for k in range(n)]
@@ -193,13 +194,13 @@ def digit_groups(ink: np.ndarray) -> np.ndarray:
         if speck["area"] >= SPECK * max(g["area"] for g in groups):
             break
         join(max((g for g in groups if g is not speck), key=lambda g: overlap(g, speck)), speck)
-    if len(groups) == 1:  # one digit: every pixel is its own (the common case, per stroke: no more work)
-        return (ink > 0).astype(np.int32)
+    if len(groups) == 1:
+        return None, 1
     label_of = np.zeros(n + 1, np.int32)
     for rank, g in enumerate(sorted(groups, key=lambda g: g["span"][0]), 1):
         label_of[[k + 1 for k in g["pieces"]]] = rank
     _, (iy, ix) = ndimage.distance_transform_edt(pieces == 0, return_indices=True)  # nearest piece of each pixel
-    return label_of[pieces[iy, ix]]
+    return label_of[pieces[iy, ix]], len(groups)
 
 
 def canvas_to_digits(image) -> list[np.ndarray]:
@@ -208,9 +209,9 @@ def canvas_to_digits(image) -> list[np.ndarray]:
     ink = _checked_ink(image)
     if ink.max() < INK_MIN:
         return []
-    labels = digit_groups(ink)
-    if labels.max() == 1:
+    labels, k = digit_groups(ink)
+    if labels is None:
         digits = [_ink_to_mnist(ink)]  # exactly canvas_to_mnist's
     else:
-        digits = [_ink_to_mnist(np.where(labels == k, ink, 0)) for k in range(1, labels.max() + 1)]
+        digits = [_ink_to_mnist(np.where(labels == d, ink, 0)) for d in range(1, k + 1)]
     return [d for d in digits if d is not None]

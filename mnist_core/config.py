@@ -67,6 +67,11 @@ class TrainConfig:
         for f in dataclasses.fields(self):
             _check(f, getattr(self, f.name))
 
+    @property
+    def new_images_each_epoch(self) -> bool:
+        """Whether each epoch's images are made afresh (augmented, as drawn, real handwriting): slower."""
+        return bool(self.augment or self.as_drawn or self.real_handwriting)
+
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
 

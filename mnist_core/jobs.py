@@ -22,7 +22,7 @@ from .train import TrainResult
 LIMIT_ENV = "MNIST_DRAW_TRAININGS"  # how many trainings may run at once; see limit()
 KEEP_FINISHED = 8  # finished jobs kept (with their models); older ones are in the disk cache anyway
 # Seconds an epoch takes before any has been measured in this process: plain, and with per-epoch
-# images (augment, as drawn, real handwriting). Measured epochs replace them (see _measured).
+# images (TrainConfig.new_images_each_epoch). Measured epochs replace them (see _measured).
 GUESS_EPOCH_SECONDS = {False: 2.0, True: 6.0}
 
 
@@ -45,10 +45,6 @@ def limit() -> int:
         return n
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     return max(1, cores // 2)
-
-
-def _has_epoch_images(config: TrainConfig) -> bool:
-    return bool(config.augment or config.as_drawn or config.real_handwriting)
 
 
 @dataclass(eq=False)
@@ -103,7 +99,7 @@ class TrainingJob:
         """Seconds of training still ahead of it, measured or guessed."""
         left = self.seconds_left()
         if left is None:
-            left = _measured.get(_has_epoch_images(self.config), 0.0) * (self.config.epochs - len(self.epochs))
+            left = _measured[self.config.new_images_each_epoch] * (self.config.epochs - len(self.epochs))
         return left
 
     def seconds_to_start(self) -> float:
@@ -130,7 +126,7 @@ class TrainingJob:
 
     def _on_epoch(self, epoch: int, logs: dict) -> None:
         seconds = time.monotonic() - (self.started or time.monotonic())
-        _measured[_has_epoch_images(self.config)] = seconds / epoch
+        _measured[self.config.new_images_each_epoch] = seconds / epoch
         self.epochs.append(logs)
         if self.cancelled:
             raise Cancelled(f"training cancelled after epoch {epoch}")
@@ -155,7 +151,7 @@ class TrainingJob:
 _jobs: dict[TrainConfig, TrainingJob] = {}  # every job still known, in order of request
 _queue: list[TrainingJob] = []  # waiting, first to start first
 _running: list[TrainingJob] = []
-_measured: dict[bool, float] = dict(GUESS_EPOCH_SECONDS)  # latest seconds per epoch, by _has_epoch_images
+_measured: dict[bool, float] = dict(GUESS_EPOCH_SECONDS)  # latest seconds per epoch, by new_images_each_epoch
 _guard = threading.RLock()
 
 

@@ -188,7 +188,7 @@ def train(config: TrainConfig = TrainConfig(), on_epoch: OnEpoch | None = None, 
     history: dict[str, list[float]] = {}
     fit = dict(validation_data=validation, validation_batch_size=1024, verbose=0, shuffle=False,
                callbacks=[_Progress(on_epoch, history, test)])
-    if config.augment or config.as_drawn or config.real_handwriting:
+    if config.new_images_each_epoch:
         drawn = as_drawn_cached(x_train[:n_fit]) if config.as_drawn else None
         pool = _pen_pool(pen) if config.real_handwriting else None
         # The next epoch's images are made while this one trains.

@@ -7,15 +7,14 @@ import pandas as pd
 import streamlit as st
 
 from mnist_core import views
-from mnist_core.cache import cache_key
 from mnist_core.evaluate import confusion_rows
 
-from .state import data, test_set_report
+from .state import data, model_key, test_set_report
 
 
 def failures_tab(result):
     _, (x_test, _) = data()
-    report = test_set_report(cache_key(result.config) + result.source, result.model)
+    report = test_set_report(model_key(result), result.model)
     st.subheader(f"{len(report['mistakes'])} of 10,000 test digits misread ({report['accuracy']:.2%} right)")
     left, right = st.columns([1.2, 1])
     with left:

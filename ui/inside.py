@@ -5,8 +5,9 @@ from __future__ import annotations
 import streamlit as st
 
 from mnist_core import inside, views
-from mnist_core.cache import cache_key
 from mnist_core.model import deskews
+
+from .state import model_key
 
 LEGEND = "Red: a positive weight or push, blue: a negative one, white: none."
 
@@ -33,7 +34,7 @@ def inside_tab(result):
     else:
         _this_drawing(model, drawn)
     st.markdown("#### The whole model")
-    pictures = _whole_model(cache_key(result.config) if result.source != "shipped" else "shipped", model)
+    pictures = _whole_model(model_key(result), model)
     st.markdown("**What hidden units learned.** Each picture is one unit's 784 incoming weights laid out as "
                 "the 28x28 image: the unit fires when ink falls on red and not on blue. These are units 0-23 "
                 "of 512; most look like blurry strokes or pieces of several digits, not like whole digits. "

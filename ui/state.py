@@ -10,7 +10,7 @@ import streamlit as st
 
 from mnist_core import TrainConfig, default_model, load_mnist
 from mnist_core import views
-from mnist_core.cache import load_or_train
+from mnist_core.cache import cache_key, load_or_train
 from mnist_core.evaluate import confusion
 from mnist_core.handwriting import load_handwriting
 from mnist_core.jobs import get_job
@@ -34,6 +34,11 @@ def shipped():
 @st.cache_resource(show_spinner="Loading the model from the cache…", max_entries=8)
 def cached_model(config: TrainConfig):
     return load_or_train(config)
+
+
+def model_key(result) -> str:
+    """What the page's caches key a model by: its settings' cache key and where it came from."""
+    return cache_key(result.config) + result.source
 
 
 @st.cache_data(show_spinner="Testing the model on 10,000 digits…", max_entries=8)

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import streamlit as st
 
-from mnist_core import TrainResult, views
+from mnist_core import views
 from mnist_core.cache import bundle
 
-from .state import chart_history
+from .state import chart_history, model_key
 
 
-@st.cache_data(show_spinner=False, max_entries=4, hash_funcs={TrainResult: lambda r: (r.source, r.seconds, r.config)})
-def _bundle(result) -> bytes:
-    return bundle(result)
+@st.cache_data(show_spinner=False, max_entries=4)
+def _bundle(key: str, _result) -> bytes:
+    return bundle(_result)
 
 
 def training_tab(result):
@@ -21,7 +21,8 @@ def training_tab(result):
     st.markdown(f"This model: **{views.describe_config(c)}**, trained in {result.seconds:.0f} s "
                 f"(`model.fit(train_images, train_labels, epochs={c.epochs}, batch_size={c.batch_size})`). "
                 "Change the settings and press **Train** in the sidebar.")
-    st.download_button("Download this model (.zip)", _bundle(result), file_name="mnist-draw-model.zip",
+    st.download_button("Download this model (.zip)", _bundle(model_key(result), result),
+                       file_name="mnist-draw-model.zip",
                        help="model.keras (keras.saving.load_model(path, safe_mode=True) after `import mnist_core`) "
                             "and model.json (its settings and test figures). `python -m mnist_core evaluate "
                             "--model-file mnist-draw-model.zip` measures it.")
