@@ -59,13 +59,15 @@ def deskews(model: keras.Model) -> bool:
 def build_model(config: TrainConfig = TrainConfig(), steps_per_epoch: int = 1) -> keras.Model:
     """The dense network of the reference notebook; dropout and deskew only if the config asks.
     steps_per_epoch: batches a training epoch has, all run by one compiled call."""
+    # Layers are named here: Keras's automatic names once gave both dense layers the name "dense"
+    # while several threads built models at once.
     layers = [keras.Input(shape=(784,))]
     if config.deskew:
         layers.append(Deskew(name="deskew"))
-    layers.append(keras.layers.Dense(512, activation="relu"))
+    layers.append(keras.layers.Dense(512, activation="relu", name="hidden"))
     if config.dropout:
-        layers.append(keras.layers.Dropout(config.dropout))
-    layers.append(keras.layers.Dense(10, activation="softmax"))
+        layers.append(keras.layers.Dropout(config.dropout, name="dropout"))
+    layers.append(keras.layers.Dense(10, activation="softmax", name="output"))
     model = keras.Sequential(layers, name="mnist_dense")
     # The same maths, faster: a whole epoch runs as one call into TensorFlow rather than one per
     # batch, and XLA compiles each step; but XLA's random numbers for dropout are slow on CPU
