@@ -1,23 +1,47 @@
 import os
 import tempfile
 
-# Tests never touch the user's cache: one fresh cache folder for the whole run (set before import).
-os.environ["MNIST_DRAW_CACHE_DIR"] = tempfile.mkdtemp(prefix="mnist-draw-test-cache-")
-os.environ["MNIST_DRAW_DB"] = os.path.join(tempfile.mkdtemp(prefix="mnist-draw-test-db-"), "drawings.sqlite")
+# Tests never touch the user's cache. Each process running tests (each worker of make test) has its
+# own model cache and drawings database; the prepared data (decoded MNIST, the held-out writers'
+# drawings: the cache's "mnist" folder) is one folder for the whole run, made once (prepared_data).
+# Set before mnist_core is imported; the workers inherit the run's folder from the process that starts them.
+RUN_DIR = os.environ.setdefault("MNIST_DRAW_TEST_RUN", tempfile.mkdtemp(prefix="mnist-draw-test-"))
+_own = tempfile.mkdtemp(prefix=os.environ.get("PYTEST_XDIST_WORKER", "main") + "-", dir=RUN_DIR)
+os.makedirs(os.path.join(RUN_DIR, "mnist"), exist_ok=True)
+os.makedirs(os.path.join(_own, "cache"))
+os.symlink(os.path.join(RUN_DIR, "mnist"), os.path.join(_own, "cache", "mnist"))
+os.environ["MNIST_DRAW_CACHE_DIR"] = os.path.join(_own, "cache")
+os.environ["MNIST_DRAW_DB"] = os.path.join(_own, "drawings.sqlite")
 
 import pytest  # noqa: E402
 
-from mnist_core import TrainConfig, load_mnist, train  # noqa: E402
+# mnist_core (and so TensorFlow) is imported in the fixtures, by the workers that run tests, never by
+# the process that only hands the tests out to them.
+
+
+@pytest.fixture(scope="session", autouse=True)
+def prepared_data():
+    """The prepared data, made by the first worker while the others wait, rather than by all at once."""
+    import fcntl
+
+    from mnist_core import load_mnist
+    from mnist_core.handwriting import held_out_set
+    with open(os.path.join(RUN_DIR, "prepare.lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        load_mnist()
+        held_out_set()
 
 
 @pytest.fixture(scope="session")
 def mnist():
+    from mnist_core import load_mnist
     return load_mnist()
 
 
 @pytest.fixture(scope="session")
 def one_epoch(mnist):
     """A real one-epoch training run of the reference network, shared by the tests that need a model."""
+    from mnist_core import TrainConfig, train
     calls = []
     result = train(TrainConfig(epochs=1), on_epoch=lambda e, logs: calls.append((e, logs)), data=mnist)
     return result, calls
@@ -36,16 +60,23 @@ def small_training(monkeypatch, mnist):
 
 @pytest.fixture(scope="session")
 def data_cache():
-    """The session cache's prepared data (decoded MNIST, the held-out writers' drawings), made once:
-    copy it into an app server's fresh cache so that each server does not make it again."""
+    """The run's prepared data (decoded MNIST, the held-out writers' drawings), made once: copied into
+    an app server's fresh cache so that each server does not make it again."""
     import shutil
     from pathlib import Path
 
-    from mnist_core.handwriting import held_out_set
-    held_out_set()
-    folder = Path(os.environ["MNIST_DRAW_CACHE_DIR"]) / "mnist"
+    folder = Path(RUN_DIR) / "mnist"
 
     def into(cache_dir):
         shutil.copytree(folder, Path(cache_dir) / "mnist")
         return cache_dir
     return into
+
+
+
+
+def pytest_collection_modifyitems(items):
+    """make test runs two workers (pyproject's addopts), each taking a file at a time. The browser tests
+    start first, on one of them: they mostly wait on Chromium and the app server, so the other worker's
+    trainings fit beside them."""
+    items.sort(key=lambda item: item.get_closest_marker("browser") is None)  # stable

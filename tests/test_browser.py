@@ -1,7 +1,9 @@
-"""End to end: the real app in headless Chromium, digits drawn with the mouse."""
+"""End to end: the real app in headless Chromium, digits drawn with the mouse; double clicks, closed
+tabs and six sessions at once, and nothing crashes or is lost."""
 
 import io
 import statistics
+import threading
 import time
 
 import numpy as np
@@ -14,10 +16,13 @@ from benchmarks.browser import (
     draw_and_read,
     launch,
     open_app,
+    playwright_in_thread,
     prediction,
     reset_canvas,
 )
 from benchmarks.synthetic import random_drawing
+from mnist_core import TrainConfig, load_or_train
+from mnist_core.cache import cache_key
 
 pytestmark = pytest.mark.browser
 from playwright.sync_api import sync_playwright  # noqa: E402
@@ -27,10 +32,9 @@ from playwright.sync_api import sync_playwright  # noqa: E402
 def server(tmp_path_factory, data_cache):
     import os
     assert os.path.exists(CHROMIUM), f"the browser tests need Chromium at {CHROMIUM} (apt-get install chromium)"
-    db = tmp_path_factory.mktemp("db") / "drawings.sqlite"
-    with app_server(cache_dir=data_cache(tmp_path_factory.mktemp("cache")),
-                    log=tmp_path_factory.mktemp("log") / "app.log", db=db) as s:
-        yield (*s, db)
+    db, cache = tmp_path_factory.mktemp("db") / "drawings.sqlite", data_cache(tmp_path_factory.mktemp("cache"))
+    with app_server(cache_dir=cache, log=tmp_path_factory.mktemp("log") / "app.log", db=db) as s:
+        yield (*s, db, cache)  # url, seconds to start, process, drawings database, cache folder
 
 
 @pytest.fixture(scope="module")
@@ -62,46 +66,35 @@ def no_exception(page):
 
 
 def test_mouse_drawn_digits_are_read(page):
-    """Two random drawings of every digit, drawn with the mouse on the page's canvas."""
+    """A random drawing of every digit, drawn with the mouse on the page's canvas (make bench draws
+    twenty this way and reports how many were read right)."""
     rng = np.random.default_rng(7)
     results = []
-    for i in range(20):
-        digit = i % 10
+    for digit in range(10):
         strokes, _ = random_drawing(digit, rng)  # the page's brush is its default, 20 px
         shown, ms = draw_and_read(page, strokes)
         results.append((digit, shown, ms))
         reset_canvas(page)
     correct = sum(str(d) == s for d, s, _ in results)
-    print(f"\nread {correct}/20 correctly; mouse-up to prediction: median "
+    print(f"\nread {correct}/10 correctly; mouse-up to prediction: median "
           f"{statistics.median(ms for *_, ms in results):.0f} ms; wrong: "
           f"{[(d, s) for d, s, _ in results if str(d) != s]}")
-    assert correct >= 19, results  # >= 95%
+    assert correct >= 9, results
     assert no_exception(page)
 
 
-def test_train_button_trains_and_the_page_keeps_working(page):
-    page.get_by_label("Epochs", exact=True).and_(page.locator("input")).fill("1")
-    page.keyboard.press("Tab")
-    time.sleep(0.5)
-    page.get_by_role("button", name="Train", exact=True).click()
-    page.get_by_text("Using your model").wait_for(timeout=120000)
-    assert no_exception(page)
-    assert page.get_by_text("1 epochs").count() >= 1 or page.get_by_text("1 epoch").count() >= 1
-    strokes, _ = random_drawing(4, np.random.default_rng(1))
-    shown, _ = draw_and_read(page, strokes)
-    assert shown in list("0123456789") and no_exception(page)  # the new model reads it: a digit, never blank
+TABS = [("1 · The data", "Sample training digits"), ("2 · The network", "Compiling: how it learns"),
+        ("3 · Training and testing", "Test accuracy"), ("4 · Where it fails", "Accuracy per digit")]
 
 
-@pytest.mark.parametrize("tab, shows", [
-    ("1 · The data", "Sample training digits"), ("2 · The network", "Compiling: how it learns"),
-    ("3 · Training and testing", "Test accuracy"), ("4 · Where it fails", "Accuracy per digit")])
-def test_each_tab_shows_its_content_when_opened(page, tab, shows):
-    assert page.get_by_text(shows).count() == 0  # only the open tab runs and is sent
-    page.get_by_role("tab", name=tab).click()
-    page.get_by_text(shows).first.wait_for(timeout=60000)
-    page.get_by_role("tab", name="✏️ Draw a digit").click()  # and back: the canvas still reads
-    page.locator("canvas.upper-canvas").wait_for(state="visible", timeout=30000)
-    assert no_exception(page)
+def test_each_tab_shows_its_content_when_opened(page):
+    for tab, shows in TABS:
+        assert page.get_by_text(shows).count() == 0  # only the open tab runs and is sent
+        page.get_by_role("tab", name=tab).click()
+        page.get_by_text(shows).first.wait_for(timeout=60000)
+        page.get_by_role("tab", name="✏️ Draw a digit").click()  # and back: the canvas still reads
+        page.locator("canvas.upper-canvas").wait_for(state="visible", timeout=30000)
+        assert no_exception(page), tab
 
 
 def test_a_drawing_survives_a_look_at_another_tab(page):
@@ -210,3 +203,93 @@ def test_a_number_drawn_digit_by_digit_reads_as_the_number(page):
                            " return m.querySelector('[data-testid=\"stMetricValue\"]').innerText.trim() === '2026';"
                            " return false; }", timeout=30000)
     assert prediction(page) == "2026" and no_exception(page)
+
+
+def _settings(page, epochs):
+    page.get_by_label("Epochs", exact=True).and_(page.locator("input")).fill(str(epochs))
+    page.keyboard.press("Tab")
+    time.sleep(0.7)
+
+
+@pytest.mark.slow
+def test_double_click_two_tabs_and_a_closed_tab_train_once(browser, server):
+    url, _, proc, _, cache = server
+    a, c, drawer = (browser.new_page(viewport={"width": 1400, "height": 900}) for _ in range(3))
+    for page in (a, c, drawer):
+        open_app(page, url)
+    _settings(a, 2)
+    _settings(c, 2)
+    train_a = a.get_by_role("button", name="Train", exact=True)
+    train_a.click()
+    train_a.click()  # a double click
+    c.get_by_role("button", name="Train", exact=True).click()  # the same settings in another tab
+    a.get_by_text("Training: epoch").first.wait_for(timeout=60000)
+    a.close()  # closed mid-training
+    rng = np.random.default_rng(5)
+    read = []
+    for i in range(4):  # another tab keeps classifying meanwhile, with the shipped model
+        strokes, _ = random_drawing(i % 10, rng)
+        read.append(draw_and_read(drawer, strokes, timeout_ms=30000)[0])
+        reset_canvas(drawer, timeout_ms=30000)
+    assert sum(shown == str(i % 10) for i, shown in enumerate(read)) >= 3, read
+    c.get_by_text("Using your model").wait_for(timeout=300000)
+    assert no_exception(c) and no_exception(drawer)
+    c.close()
+    drawer.close()
+    models = cache / "models"
+    key = cache_key(TrainConfig(epochs=2))
+    assert sorted(f.name for f in models.iterdir() if not f.name.endswith(".lock")) == [f"{key}.json", f"{key}.keras"]
+    assert load_or_train(TrainConfig(epochs=2), cache_dir=models).source == "cache"  # sound
+    assert proc.poll() is None
+
+
+DRAWINGS_EACH = 2  # six sessions drawing at once while one retrains: the load, not the count, is the test
+
+
+@pytest.mark.slow
+def test_six_sessions_draw_while_one_retrains(server):
+    """Six browsers draw at once while one of them presses Train; then that one draws with its new model."""
+    url, _, proc, *_ = server
+    results, errors = [], []
+    ready = threading.Barrier(6)
+
+    def session(k):
+        try:
+            with playwright_in_thread() as p:
+                b = launch(p)
+                page = b.new_page(viewport={"width": 1400, "height": 900})
+                open_app(page, url, timeout_ms=120000)
+                ready.wait(timeout=180)
+                if k == 0:
+                    _settings(page, 1)  # not the double-click test's 2: this one must really retrain
+                    page.get_by_role("button", name="Train", exact=True).click()
+                rng = np.random.default_rng(50 + k)
+                for i in range(DRAWINGS_EACH):
+                    strokes, _ = random_drawing((i + k) % 10, rng)
+                    shown, ms = draw_and_read(page, strokes, timeout_ms=60000)
+                    results.append((k, shown, ms))
+                    reset_canvas(page, timeout_ms=60000)
+                if k == 0:  # the training shows as done, and its new model reads the next drawing
+                    page.get_by_text("Using your model").wait_for(timeout=300000)
+                    assert page.get_by_text("1 epoch").count() >= 1
+                    strokes, _ = random_drawing(4, rng)
+                    shown, _ = draw_and_read(page, strokes, timeout_ms=60000)
+                    assert shown in list("0123456789")  # a digit, never blank
+                if not no_exception(page):
+                    errors.append(f"session {k} shows an exception")
+                b.close()
+        except Exception as e:
+            errors.append(f"session {k}: {type(e).__name__}: {e}"[:300])
+            ready.abort()
+
+    threads = [threading.Thread(target=session, args=(k,)) for k in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(600)
+    assert errors == []
+    assert len(results) == 6 * DRAWINGS_EACH and all(s in list("0123456789") for _, s, _ in results)  # a digit, never blank
+    lat = sorted(ms for *_, ms in results)
+    p50 = lat[len(lat) // 2]
+    print(f"\n6 sessions, one retraining: mouse-up to prediction p50 {p50:.0f} ms, max {lat[-1]:.0f} ms")
+    assert proc.poll() is None  # the server stays up
