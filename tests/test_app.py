@@ -101,7 +101,7 @@ def test_a_broken_canvas_value_shows_a_message_not_a_traceback(at):
     assert any("Could not read the drawing" in e.value for e in at.error)
 
 
-def test_train_one_epoch_updates_the_test_metrics(at):
+def test_train_one_epoch_updates_the_test_metrics(at, small_training):
     next(n for n in at.number_input if n.label == "Epochs").set_value(1)
     next(s for s in at.select_slider if s.label == "Batch size").set_value(1024)
     next(b for b in at.button if b.label == "Train").click()

@@ -1,6 +1,7 @@
 """python -m mnist_core and python -m benchmarks, as a user runs them (in-process: main([...]))."""
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -44,11 +45,11 @@ def test_the_flags_make_the_config_they_name(capsys, monkeypatch):
                                 as_drawn=0.5, real_handwriting=0.2, validation_split=0.1)]
 
 
-def test_train_shows_progress_then_caches(capsys, tmp_path):
+def test_train_shows_progress_then_caches(capsys, tmp_path, small_training):
     code, out, err = run(capsys, "train", "--epochs", "2", "--batch-size", "1024", "--cache-dir", str(tmp_path))
     assert code == 0, err
     assert "epoch   1/2" in err and "epoch   2/2" in err and "s left" in err
-    assert "test accuracy 0.9" in out and "cached at" in out
+    assert re.search(r"test accuracy 0\.\d", out) and "cached at" in out
     code, out, err = run(capsys, "train", "--epochs", "2", "--batch-size", "1024", "--cache-dir", str(tmp_path))
     assert "loaded from the cache" in out and "epoch" not in err
 

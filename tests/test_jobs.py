@@ -34,12 +34,12 @@ def one_at_a_time(monkeypatch, small_training):
 @pytest.mark.parametrize("limit", [1, 2])
 def test_at_most_limit_run_at_once_in_order_of_request(monkeypatch, small_training, limit):
     monkeypatch.setenv(jobs.LIMIT_ENV, str(limit))
-    started = [start_training(config(200 + 10 * limit + k, epochs=3)) for k in range(4)]
-    assert [j.state for j in started] == ["running"] * limit + ["queued"] * (4 - limit)
-    assert [j.position for j in started] == [None] * limit + list(range(1, 5 - limit))
+    started = [start_training(config(200 + 10 * limit + k, epochs=2)) for k in range(3)]
+    assert [j.state for j in started] == ["running"] * limit + ["queued"] * (3 - limit)
+    assert [j.position for j in started] == [None] * limit + list(range(1, 4 - limit))
     assert started[-1].seconds_to_start() > 0
     finish(*started)
-    assert all(j.state == "done" and j.error is None and len(j.epochs) == 3 for j in started)
+    assert all(j.state == "done" and j.error is None and len(j.epochs) == 2 for j in started)
     starts = sorted(started, key=lambda j: j.started)
     assert starts == started  # first come, first served
     for job in started:  # when a job started, at most limit jobs were running, itself included

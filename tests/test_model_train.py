@@ -161,12 +161,12 @@ print(r.source, r.test_accuracy)
 
 
 @pytest.mark.slow
-def test_three_processes_training_one_config_train_it_once(tmp_path):
+def test_two_processes_training_one_config_train_it_once(tmp_path):
     procs = [subprocess.Popen([sys.executable, "-c", TRAINER, str(tmp_path)], stdout=subprocess.PIPE,
-                              stderr=subprocess.DEVNULL, text=True, cwd=ROOT) for _ in range(3)]
+                              stderr=subprocess.DEVNULL, text=True, cwd=ROOT) for _ in range(2)]
     outs = [p.communicate(timeout=300)[0].split() for p in procs]
-    assert [p.returncode for p in procs] == [0, 0, 0]
-    assert sorted(o[0] for o in outs) == ["cache", "cache", "trained"]
+    assert [p.returncode for p in procs] == [0, 0]
+    assert sorted(o[0] for o in outs) == ["cache", "trained"]  # one trained; the other waited for it
     assert len({o[1] for o in outs}) == 1  # all hold the one model
     assert len(list(tmp_path.glob("*.keras"))) == 1 and not list(tmp_path.glob(".*tmp*"))
 
