@@ -59,8 +59,8 @@ def deskews(model: keras.Model) -> bool:
 def build_model(config: TrainConfig = TrainConfig(), steps_per_epoch: int = 1) -> keras.Model:
     """The dense network of the reference notebook; dropout and deskew only if the config asks.
     steps_per_epoch: batches a training epoch has, all run by one compiled call."""
-    # Layers are named here: Keras's automatic names once gave both dense layers the name "dense"
-    # while several threads built models at once.
+    # Named layers: Keras's own numbering (dense, dense_1) once named both "dense" when several
+    # threads built models at once.
     layers = [keras.Input(shape=(784,))]
     if config.deskew:
         layers.append(Deskew(name="deskew"))
