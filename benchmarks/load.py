@@ -98,13 +98,19 @@ def child(argv: list[str]) -> None:
 
 
 def fresh(*args: str) -> dict:
-    """Run child(args) in a fresh Python process with an empty model cache; its figures."""
+    """Run child(args) in a fresh Python process with an empty model cache and this machine's prepared
+    data (decoded MNIST, the held-out writers' canvas drawings): made once and kept on disk, so the
+    first training after installing pays for them, not every training (make the data here if missing)."""
+    import shutil
+
+    from mnist_core.data import load_mnist
+    from mnist_core.handwriting import held_out_set
+    from mnist_core.paths import cache_dir
+    load_mnist()
+    held_out_set()
     with tempfile.TemporaryDirectory() as cache:
+        shutil.copytree(cache_dir() / "mnist", Path(cache) / "mnist")
         env = dict(os.environ, **{CACHE_ENV: cache})
-        mnist = Path(os.environ.get(CACHE_ENV, "")) / "mnist"
-        if os.environ.get(CACHE_ENV) and mnist.exists():  # decoded MNIST is not what is measured
-            import shutil
-            shutil.copytree(mnist, Path(cache) / "mnist")
         out = subprocess.run([sys.executable, "-m", "benchmarks.load", *args], env=env, capture_output=True,
                              text=True, check=True).stdout
     return json.loads(next(line for line in out.splitlines() if line.startswith("RESULT "))[7:])
