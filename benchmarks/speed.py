@@ -188,12 +188,21 @@ NOTES = """Notes:
   uint8 images converted a batch at a time from one shared copy of MNIST, and measures the test set
   after every epoch with a numpy forward pass. Both sides run in fresh processes, cold. The
   product's figure includes what the notebook does not do: loading the shipped model, the test pass
-  after every epoch, and measuring real handwriting by held-out writers at the end (~1.4 s).
+  after every epoch, and measuring real handwriting by held-out writers at the end (~1.4 s). Every
+  fresh process gets this machine's prepared data (decoded MNIST, the held-out writers' drawings),
+  which are made once and kept on disk (an earlier table's ratio of 1.01 had the held-out drawings,
+  ~9 s, made inside the product's timing). On this shared machine an epoch swings between ~1.3 and
+  ~2.6 s from one second to the next: read the ratio to about ±0.1.
 - Memory: importing TensorFlow alone takes ~576 MiB of RSS on this machine (350 MiB of it its
-  shared libraries' pages), before any data or model.
+  shared libraries' pages), before any data or model. Measured step by step on 2026-11-26: MNIST
+  and the shipped model +64 MiB, the training data as tensors +90, the first epoch +262 (tracing,
+  XLA's compilation and TensorFlow's runtime; without XLA the peak is ~100 MiB lower and training
+  ~35% slower), later epochs +3.
 - The queue runs one training per two cores (here: one at a time); waiting trainings hold nothing
-  but their settings. Still, on 2026-11-26 the process peaked 229 MiB higher with 30 trainings than
-  with 12: each finished training seems to leave some TensorFlow state behind (not yet found).
+  but their settings. Still, the process peaks 150-229 MiB higher with 30 trainings than with 12:
+  every training leaves ~15 MB inside TensorFlow, whether its model is kept or dropped (no model
+  left alive): 14 traced graphs (the train step, the optimizer's and the accuracy metric's
+  branches) stay registered. Training in a child process would give that memory back.
 - Concurrency: every session is its own headless Chromium on the same 2 cores as the server, so
   at 4 and 8 sessions the browsers' own rendering takes most of the CPU; the figures show how the
   whole machine degrades, not the server alone. No drawing went without a prediction.
