@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import itertools
+import threading
 import time
 import weakref
 from dataclasses import dataclass, field
@@ -149,6 +150,51 @@ def _ahead(items: Iterator) -> Iterator:
             yield item
 
 
+# Compiled models at rest, by what their compiled training step depends on. A training takes one of
+# its shape if there is one: tracing and compiling a new model costs ~1.5 s, and leaves ~15 MB inside
+# TensorFlow for good (its traced graphs stay registered after the model is gone), so a class's
+# trainings would grow the server's memory without end.
+_resting: dict[tuple, list[keras.Model]] = {}
+_resting_guard = threading.Lock()
+RESTING_MODELS = 4  # kept at most, the least recently used dropped first
+
+
+def _pool_key(config: TrainConfig, steps_per_epoch: int) -> tuple | None:
+    """None for a config whose model draws random numbers while it trains (dropout): a reused model's
+    draws would not be the ones a new model makes, and the same settings must give the same model."""
+    return None if config.dropout else (config.deskew, config.batch_size, steps_per_epoch)
+
+
+def _take_compiled(config: TrainConfig, steps_per_epoch: int) -> keras.Model:
+    """The model build_model(config, steps_per_epoch) makes under config.seed, with its initial weights
+    and a fresh optimizer; compiled already if one of its shape was at rest."""
+    fresh = build_model(config, steps_per_epoch)  # the initial weights (its compiling costs nothing until it trains)
+    with _resting_guard:
+        models = _resting.get(_pool_key(config, steps_per_epoch), [])
+        model = models.pop() if models else None
+    if model is None:
+        return fresh
+    model.set_weights(fresh.get_weights())
+    for v in model.optimizer.variables:  # the step count and RMSprop's running averages; not the rate
+        if v is not model.optimizer.learning_rate:
+            v.assign(np.zeros(v.shape, v.dtype))
+    return model
+
+
+def _give_back(shape: tuple, model: keras.Model) -> None:
+    key = _pool_key(*shape)
+    if key is None:
+        return
+    with _resting_guard:
+        _resting.setdefault(key, []).append(model)
+        _resting[key] = _resting.pop(key)  # most recently used last
+        while sum(map(len, _resting.values())) > RESTING_MODELS:
+            oldest = next(iter(_resting))
+            _resting[oldest].pop(0)
+            if not _resting[oldest]:
+                del _resting[oldest]
+
+
 def _with_user_drawings(config: TrainConfig, x: np.ndarray, y: np.ndarray, drawings):
     """Append the user's saved drawings, repeated so that they make up about 2% of an epoch."""
     from .user_drawings import Drawings
@@ -196,11 +242,16 @@ def train(config: TrainConfig = TrainConfig(), on_epoch: OnEpoch | None = None, 
     else:  # the same images every epoch
         epochs = itertools.repeat(_as_tensors(x, y), config.epochs)
     order = np.random.default_rng([config.seed, 1])  # the batches' order, apart from epoch_images' draws
-    model = None
+    model = shape = None
     for epoch, tensors in enumerate(epochs):
         if model is None:  # one compiled call runs an epoch, so the model needs the epoch's size
-            model = build_model(config, steps_per_epoch=-(-int(tensors[1].shape[0]) // config.batch_size))
+            shape = (config, -(-int(tensors[1].shape[0]) // config.batch_size))
+            model = _take_compiled(*shape)
         model.fit(_batches(tensors, config.batch_size, order), initial_epoch=epoch, epochs=epoch + 1, **fit)
+    # The result gets a model of its own; the compiled one is kept for the next training of its shape.
+    trained, model = model, build_model(*shape)
+    model.set_weights(trained.get_weights())
+    _give_back(shape, trained)
     # Test: the last epoch's figures (measured by _Progress after every epoch), and real handwriting
     # by writers that never trained.
     seconds = time.perf_counter() - start

@@ -212,3 +212,24 @@ def test_a_deskewing_model_trains_saves_and_reads_like_keras(mnist, tmp_path):
     _, (x_test, _) = mnist
     fast = predict_proba(again.model, x_test[:100])  # numpy forward pass, numpy deskew
     assert np.allclose(fast, again.model.predict(prepare_images(x_test[:100]), verbose=0), atol=1e-5)
+
+
+
+def test_a_compiled_model_is_reused_and_the_same_settings_still_give_the_same_model(mnist):
+    """A training takes a compiled model at rest of its shape (no new tracing, nothing left behind in
+    TensorFlow); the result is the model a new one would have given, bit for bit, and its own."""
+    from mnist_core.train import _resting, train
+    (x, y), (x_test, y_test) = mnist
+    small = ((x[:3000], y[:3000]), (x_test[:500], y_test[:500]))
+    shape = (False, 500, 6)  # no deskew, batch 500, 6 batches an epoch
+    first = train(TrainConfig(epochs=2, batch_size=500, seed=71), data=small)
+    kept = list(_resting[shape])
+    before = first.model.get_weights()
+    other = train(TrainConfig(epochs=2, batch_size=500, seed=72), data=small)
+    again = train(TrainConfig(epochs=2, batch_size=500, seed=71), data=small)
+    assert len(kept) == 1 and _resting[shape] == kept  # one compiled model served all three
+    assert all(np.array_equal(a, b) for a, b in zip(before, again.model.get_weights()))  # as new
+    assert again.history == first.history and other.test_accuracy != first.test_accuracy
+    assert all(np.array_equal(a, b) for a, b in zip(before, first.model.get_weights()))  # untouched by later ones
+    train(TrainConfig(epochs=1, batch_size=500, seed=71, dropout=0.1), data=small)
+    assert _resting[shape] == kept and all(k[:2] != (False, 500) or k == shape for k in _resting)  # dropout: not kept
