@@ -199,10 +199,11 @@ NOTES = """Notes:
   XLA's compilation and TensorFlow's runtime; without XLA the peak is ~100 MiB lower and training
   ~35% slower), later epochs +3.
 - The queue runs one training per two cores (here: one at a time); waiting trainings hold nothing
-  but their settings. Still, the process peaks 150-229 MiB higher with 30 trainings than with 12:
-  every training leaves ~15 MB inside TensorFlow, whether its model is kept or dropped (no model
-  left alive): 14 traced graphs (the train step, the optimizer's and the accuracy metric's
-  branches) stay registered. Training in a child process would give that memory back.
+  but their settings. Each new compiled model leaves ~15 MB inside TensorFlow for good, whether the
+  model is kept or dropped (14 traced graphs, the train step and the optimizer's and the accuracy
+  metric's branches, stay registered), so until 2026-11-26 30 trainings peaked 150-229 MiB above 12.
+  Trainings of one shape now reuse a compiled model (mnist_core/train.py, _take_compiled): 30
+  peaked 15 MiB above 12, and the 30 finished in 66 s rather than 103.
 - Concurrency: every session is its own headless Chromium on the same 2 cores as the server, so
   at 4 and 8 sessions the browsers' own rendering takes most of the CPU; the figures show how the
   whole machine degrades, not the server alone. No drawing went without a prediction.
