@@ -165,29 +165,31 @@ def _pool_key(config: TrainConfig, steps_per_epoch: int) -> tuple | None:
     return None if config.dropout else (config.deskew, config.batch_size, steps_per_epoch)
 
 
-def _take_compiled(config: TrainConfig, steps_per_epoch: int) -> keras.Model:
-    """The model build_model(config, steps_per_epoch) makes under config.seed, with its initial weights
-    and a fresh optimizer; compiled already if one of its shape was at rest."""
-    fresh = build_model(config, steps_per_epoch)  # the initial weights (its compiling costs nothing until it trains)
-    with _resting_guard:
-        models = _resting.get(_pool_key(config, steps_per_epoch), [])
-        model = models.pop() if models else None
-    if model is None:
-        return fresh
-    model.set_weights(fresh.get_weights())
-    for v in model.optimizer.variables:  # the step count and RMSprop's running averages; not the rate
-        if v is not model.optimizer.learning_rate:
-            v.assign(np.zeros(v.shape, v.dtype))
-    return model
-
-
-def _give_back(shape: tuple, model: keras.Model) -> None:
-    key = _pool_key(*shape)
+def _take_compiled(config: TrainConfig, steps_per_epoch: int) -> tuple[keras.Model, keras.Model]:
+    """(model, trainer). model: what build_model(config, steps_per_epoch) makes under config.seed, the
+    result, with its initial weights. trainer: the model that trains from those weights, a compiled
+    one at rest of its shape if there is one (its optimizer reset), else a new one; model itself when
+    the shape is never kept (see _pool_key)."""
+    model = build_model(config, steps_per_epoch)  # compiling costs nothing until it trains
+    key = _pool_key(config, steps_per_epoch)
     if key is None:
-        return
+        return model, model
     with _resting_guard:
-        _resting.setdefault(key, []).append(model)
-        _resting[key] = _resting.pop(key)  # most recently used last
+        models = _resting.get(key, [])
+        trainer = models.pop() if models else None
+    if trainer is None:
+        trainer = build_model(config, steps_per_epoch)
+    trainer.set_weights(model.get_weights())
+    for v in trainer.optimizer.variables:  # the step count and RMSprop's running averages; not the rate
+        if v is not trainer.optimizer.learning_rate:
+            v.assign(np.zeros(v.shape, v.dtype))
+    return model, trainer
+
+
+def _give_back(key: tuple, trainer: keras.Model) -> None:
+    """Keep trainer at rest for the next training of its shape, the least recently used dropped first."""
+    with _resting_guard:
+        _resting[key] = _resting.pop(key, []) + [trainer]  # most recently used last
         while sum(map(len, _resting.values())) > RESTING_MODELS:
             oldest = next(iter(_resting))
             _resting[oldest].pop(0)
@@ -242,16 +244,15 @@ def train(config: TrainConfig = TrainConfig(), on_epoch: OnEpoch | None = None, 
     else:  # the same images every epoch
         epochs = itertools.repeat(_as_tensors(x, y), config.epochs)
     order = np.random.default_rng([config.seed, 1])  # the batches' order, apart from epoch_images' draws
-    model = shape = None
+    model = trainer = None
     for epoch, tensors in enumerate(epochs):
         if model is None:  # one compiled call runs an epoch, so the model needs the epoch's size
-            shape = (config, -(-int(tensors[1].shape[0]) // config.batch_size))
-            model = _take_compiled(*shape)
-        model.fit(_batches(tensors, config.batch_size, order), initial_epoch=epoch, epochs=epoch + 1, **fit)
-    # The result gets a model of its own; the compiled one is kept for the next training of its shape.
-    trained, model = model, build_model(*shape)
-    model.set_weights(trained.get_weights())
-    _give_back(shape, trained)
+            steps = -(-int(tensors[1].shape[0]) // config.batch_size)
+            model, trainer = _take_compiled(config, steps)
+        trainer.fit(_batches(tensors, config.batch_size, order), initial_epoch=epoch, epochs=epoch + 1, **fit)
+    if trainer is not model:  # the result keeps the weights; the compiled trainer rests for the next one
+        model.set_weights(trainer.get_weights())
+        _give_back(_pool_key(config, steps), trainer)
     # Test: the last epoch's figures (measured by _Progress after every epoch), and real handwriting
     # by writers that never trained.
     seconds = time.perf_counter() - start

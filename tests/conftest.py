@@ -73,8 +73,6 @@ def data_cache():
     return into
 
 
-
-
 def pytest_collection_modifyitems(items):
     """make test runs two workers (pyproject's addopts), each taking a file at a time. The browser tests
     start first, on one of them: they mostly wait on Chromium and the app server, so the other worker's
