@@ -72,3 +72,13 @@ def test_bad_data_file_raises_naming_the_file(tmp_path, name, how, message):
     with pytest.raises(DataError) as e:
         load_mnist(folder)
     assert name in str(e.value) and message in str(e.value)
+
+
+def test_the_shared_training_images_are_one_copy_that_training_reads_as_a_tensor(mnist):
+    """Every training reads the process's one copy of MNIST's training images, as numpy and as a
+    TensorFlow tensor: the same memory, read-only."""
+    from mnist_core.data import tensor_of
+    (x, _), _ = mnist
+    tensor = tensor_of(x)
+    assert tensor is not None and np.shares_memory(x, np.asarray(tensor)) and not x.flags.writeable
+    assert tensor_of(x.copy()) is None and tensor_of(x[:10]) is None
