@@ -56,9 +56,8 @@ def deskews(model: keras.Model) -> bool:
     return any(isinstance(layer, Deskew) for layer in model.layers)
 
 
-def build_model(config: TrainConfig = TrainConfig(), steps_per_epoch: int = 1) -> keras.Model:
-    """The dense network of the reference notebook; dropout and deskew only if the config asks.
-    steps_per_epoch: batches a training epoch has, all run by one compiled call."""
+def build_model(config: TrainConfig = TrainConfig()) -> keras.Model:
+    """The dense network of the reference notebook; dropout and deskew only if the config asks."""
     # Named layers: Keras's own numbering (dense, dense_1) once named both "dense" when several
     # threads built models at once.
     layers = [keras.Input(shape=(784,))]
@@ -69,11 +68,7 @@ def build_model(config: TrainConfig = TrainConfig(), steps_per_epoch: int = 1) -
         layers.append(keras.layers.Dropout(config.dropout, name="dropout"))
     layers.append(keras.layers.Dense(10, activation="softmax", name="output"))
     model = keras.Sequential(layers, name="mnist_dense")
-    # The same maths, faster: a whole epoch runs as one call into TensorFlow rather than one per
-    # batch, and XLA compiles each step; but XLA's random numbers for dropout are slow on CPU
-    # (7.3 s/epoch against 2.1 s without it). make bench measures it against the notebook's code.
-    model.compile(optimizer="rmsprop", loss="categorical_crossentropy", metrics=["accuracy"],
-                  steps_per_execution=steps_per_epoch, jit_compile=not config.dropout)
+    model.compile(optimizer="rmsprop", loss="categorical_crossentropy", metrics=["accuracy"])
     return model
 
 

@@ -51,6 +51,12 @@ def _dense_layers(model: keras.Model):
     return stack
 
 
+def forget(model: keras.Model) -> None:
+    """Drop the numpy copy of model's weights: for weights changed other than by its own training
+    (set_weights, or a reused trainer whose step count starts again)."""
+    _dense_weights.pop(model, None)
+
+
 def as_batch(images) -> np.ndarray:
     """One (28, 28) image or a batch (n, 28, 28) / (n, 784) -> (n, 784) float32 in [0, 1].
 
@@ -72,8 +78,14 @@ def as_batch(images) -> np.ndarray:
     return x.reshape(len(x), 784)
 
 
+ROWS_AT_ONCE = 1024  # images per forward pass: the test set's hidden activations take 2 MB, not 20
+
+
 def predict_proba(model: keras.Model, images) -> np.ndarray:
     """(n, 10) float32 class probabilities, rows summing to 1."""
+    if np.ndim(images) in (2, 3) and len(images) > ROWS_AT_ONCE:
+        return np.concatenate([predict_proba(model, images[i: i + ROWS_AT_ONCE])
+                               for i in range(0, len(images), ROWS_AT_ONCE)])
     x = as_batch(images)
     stack = _dense_layers(model)
     if stack is None:

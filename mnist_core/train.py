@@ -6,7 +6,6 @@ import concurrent.futures
 import itertools
 import threading
 import time
-import weakref
 from dataclasses import dataclass, field
 from typing import Callable, Iterator
 
@@ -15,10 +14,11 @@ import numpy as np
 
 from .augment import FLAGGED_ONES, add_flags, as_drawn_cached, augment_batch
 from .config import TrainConfig
-from .data import load_mnist
+from .data import load_mnist, tensor_of
 from .evaluate import measure
 from .handwriting import real_handwriting_figures
-from .model import build_model, prepare_images, prepare_labels
+from .model import build_model, prepare_images
+from .predict import forget
 
 OnEpoch = Callable[[int, dict], None]
 HANDWRITING_COPIES = 8  # canvas drawings made of each real pen digit; each epoch picks among them
@@ -65,23 +65,6 @@ class TrainResult:
         )
 
 
-class _Progress(keras.callbacks.Callback):
-    """After each epoch: measures the test set, records the logs, calls on_epoch(epoch, logs) (1-based)."""
-
-    def __init__(self, on_epoch: OnEpoch | None, history: dict[str, list[float]], test: tuple):
-        super().__init__()
-        self.on_epoch, self.history, self.test = on_epoch, history, test
-
-    def on_epoch_end(self, epoch, logs=None):
-        logs = {k: float(v) for k, v in (logs or {}).items()}
-        m = measure(self.model, *self.test)
-        logs["test_loss"], logs["test_accuracy"] = m["loss"], m["accuracy"]
-        for k, v in logs.items():
-            self.history.setdefault(k, []).append(v)
-        if self.on_epoch is not None:
-            self.on_epoch(epoch + 1, logs)
-
-
 def epoch_images(config: TrainConfig, x: np.ndarray, y: np.ndarray, drawn: np.ndarray | None = None,
                  handwriting: tuple[np.ndarray, np.ndarray] | None = None) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """Each epoch's training images and labels ((n, 28, 28) uint8, (n,)), made from the arguments:
@@ -110,35 +93,96 @@ def epoch_images(config: TrainConfig, x: np.ndarray, y: np.ndarray, drawn: np.nd
         yield x_epoch, y_epoch
 
 
-_resident: dict[int, tuple] = {}  # id of a read-only array -> (weak reference to it, its tensors)
-
-
 def _as_tensors(x: np.ndarray, y: np.ndarray) -> tuple:
-    """x (n, 28, 28) uint8 and y (n,) as TensorFlow tensors. A read-only array (the shared MNIST of
-    load_mnist) becomes one tensor per process, whoever trains on it."""
+    """x (n, 28, 28) uint8 and y (n,) as TensorFlow tensors; the shared MNIST's images are one already."""
     import tensorflow as tf
-    ref, tensors = _resident.get(id(x), (None, None))
-    if ref is None or ref() is not x or x.flags.writeable:
-        tensors = (tf.convert_to_tensor(x), tf.convert_to_tensor(y.astype(np.int32)))
-        if not x.flags.writeable:
-            _resident[id(x)] = (weakref.ref(x, lambda _, key=id(x): _resident.pop(key, None)), tensors)
-    return tensors
+    xs = tensor_of(x)
+    return (tf.convert_to_tensor(x) if xs is None else xs), tf.convert_to_tensor(y.astype(np.int32))
 
 
-def _batches(tensors: tuple, batch_size: int, rng: np.random.Generator):
-    """One epoch of (x, y) tensors as a tf.data.Dataset of batches in a random order, prepared as the
-    model reads them ((b, 784) float32 in [0, 1], (b, 10) one-hot).
-
-    The images stay uint8 (a quarter of float32's memory) and are converted a batch at a time.
-    Every batch is full (the last one topped up with images drawn at random from the epoch): one
-    shape, compiled once."""
-    import tensorflow as tf
-    xs, ys = tensors
-    n = int(ys.shape[0])
+def _order(n: int, batch_size: int, rng: np.random.Generator) -> np.ndarray:
+    """(steps, batch_size) int32: an epoch's batches, as indices into its n images in a random order.
+    Every batch is full (the last one topped up with images drawn at random): one shape, compiled once."""
     order = np.concatenate([rng.permutation(n), rng.integers(n, size=-n % batch_size)])
-    return (tf.data.Dataset.from_tensor_slices(order).batch(batch_size)
-            .map(lambda i: (prepare_images(tf.gather(xs, i), keras.ops), tf.one_hot(tf.gather(ys, i), 10)))
-            .prefetch(2))
+    return order.reshape(-1, batch_size).astype(np.int32)
+
+
+class _Trainer:
+    """A compiled copy of the network that trains a whole epoch in one call into TensorFlow: a loop over
+    the epoch's batches inside one function, compiled by XLA (but with dropout: XLA makes its random
+    numbers slowly on CPU), each step Keras's own train_step (the compiled loss, RMSprop, accuracy).
+    Keras's fit makes one call per batch; the calls cost more than this small network's maths."""
+
+    def __init__(self, config: TrainConfig):
+        import tensorflow as tf
+        self.model = build_model(config)
+        # The loss, the metrics and the optimizer make their variables here, not inside the loop.
+        x, y = np.zeros((1, 784), np.float32), np.zeros((1, 10), np.float32)
+        p = self.model(x)
+        self.model.compute_loss(x=x, y=y, y_pred=p)
+        self.model.compute_metrics(x, y, p)
+        self.model.optimizer.build(self.model.trainable_variables)
+        self._epoch = tf.function(self._run, jit_compile=not config.dropout)
+
+    def _run(self, images, labels, order):
+        """images (n, 28, 28) uint8, labels (n,) int32, order (steps, batch) int32 -> the epoch's metrics."""
+        import tensorflow as tf
+
+        def step(i):
+            batch = order[i]
+            self.model.train_step((prepare_images(tf.gather(images, batch), keras.ops),
+                                   tf.one_hot(tf.gather(labels, batch), 10)))
+            return i + 1
+        tf.while_loop(lambda i: i < tf.shape(order)[0], step, [0], parallel_iterations=1)
+        return self.model.get_metrics_result()
+
+    def start(self, weights: list) -> None:
+        """Train from weights, with RMSprop's state zeroed (its step count and running averages, not its rate)."""
+        self.model.set_weights(weights)
+        forget(self.model)
+        optimizer = self.model.optimizer
+        for v in optimizer.variables:
+            if v is not optimizer.learning_rate:
+                v.assign(np.zeros(v.shape, v.dtype))
+
+    def epoch(self, tensors: tuple, order: np.ndarray) -> dict:
+        """One epoch over tensors (images, labels) in order -> Keras's logs ({"loss", "accuracy"})."""
+        self.model.reset_metrics()
+        return {k: float(v) for k, v in self._epoch(*tensors, order).items()}
+
+
+# Trainers at rest, by what their compiled epoch depends on. A training takes one of its shape if there
+# is one: tracing and compiling a new one costs ~1.5 s, and leaves ~15 MB inside TensorFlow for good
+# (its traced graphs stay registered after it is gone), so a class's trainings would grow the server's
+# memory without end.
+_resting: dict[tuple, list[_Trainer]] = {}
+_resting_guard = threading.Lock()
+RESTING_TRAINERS = 4  # kept at most, the least recently used dropped first
+
+
+def _pool_key(config: TrainConfig, steps_per_epoch: int) -> tuple | None:
+    """None for a config whose model draws random numbers while it trains (dropout): a reused model's
+    draws would not be the ones a new model makes, and the same settings must give the same model."""
+    return None if config.dropout else (config.deskew, config.batch_size, steps_per_epoch)
+
+
+def _take_trainer(config: TrainConfig, key: tuple | None) -> _Trainer:
+    with _resting_guard:
+        trainers = _resting.get(key, []) if key is not None else []
+        if trainers:
+            return trainers.pop()
+    return _Trainer(config)
+
+
+def _give_back(key: tuple, trainer: _Trainer) -> None:
+    """Keep trainer at rest for the next training of its shape, the least recently used dropped first."""
+    with _resting_guard:
+        _resting[key] = _resting.pop(key, []) + [trainer]  # most recently used last
+        while sum(map(len, _resting.values())) > RESTING_TRAINERS:
+            oldest = next(iter(_resting))
+            _resting[oldest].pop(0)
+            if not _resting[oldest]:
+                del _resting[oldest]
 
 
 def _ahead(items: Iterator) -> Iterator:
@@ -148,53 +192,6 @@ def _ahead(items: Iterator) -> Iterator:
         while (item := future.result()) is not None:
             future = pool.submit(next, items, None)
             yield item
-
-
-# Compiled models at rest, by what their compiled training step depends on. A training takes one of
-# its shape if there is one: tracing and compiling a new model costs ~1.5 s, and leaves ~15 MB inside
-# TensorFlow for good (its traced graphs stay registered after the model is gone), so a class's
-# trainings would grow the server's memory without end.
-_resting: dict[tuple, list[keras.Model]] = {}
-_resting_guard = threading.Lock()
-RESTING_MODELS = 4  # kept at most, the least recently used dropped first
-
-
-def _pool_key(config: TrainConfig, steps_per_epoch: int) -> tuple | None:
-    """None for a config whose model draws random numbers while it trains (dropout): a reused model's
-    draws would not be the ones a new model makes, and the same settings must give the same model."""
-    return None if config.dropout else (config.deskew, config.batch_size, steps_per_epoch)
-
-
-def _take_compiled(config: TrainConfig, steps_per_epoch: int) -> tuple[keras.Model, keras.Model]:
-    """(model, trainer). model: what build_model(config, steps_per_epoch) makes under config.seed, the
-    result, with its initial weights. trainer: the model that trains from those weights, a compiled
-    one at rest of its shape if there is one (its optimizer reset), else a new one; model itself when
-    the shape is never kept (see _pool_key)."""
-    model = build_model(config, steps_per_epoch)  # compiling costs nothing until it trains
-    key = _pool_key(config, steps_per_epoch)
-    if key is None:
-        return model, model
-    with _resting_guard:
-        models = _resting.get(key, [])
-        trainer = models.pop() if models else None
-    if trainer is None:
-        trainer = build_model(config, steps_per_epoch)
-    trainer.set_weights(model.get_weights())
-    for v in trainer.optimizer.variables:  # the step count and RMSprop's running averages; not the rate
-        if v is not trainer.optimizer.learning_rate:
-            v.assign(np.zeros(v.shape, v.dtype))
-    return model, trainer
-
-
-def _give_back(key: tuple, trainer: keras.Model) -> None:
-    """Keep trainer at rest for the next training of its shape, the least recently used dropped first."""
-    with _resting_guard:
-        _resting[key] = _resting.pop(key, []) + [trainer]  # most recently used last
-        while sum(map(len, _resting.values())) > RESTING_MODELS:
-            oldest = next(iter(_resting))
-            _resting[oldest].pop(0)
-            if not _resting[oldest]:
-                del _resting[oldest]
 
 
 def _with_user_drawings(config: TrainConfig, x: np.ndarray, y: np.ndarray, drawings):
@@ -230,12 +227,9 @@ def train(config: TrainConfig = TrainConfig(), on_epoch: OnEpoch | None = None, 
     extra = {}
     if config.user_drawings:
         x, y, extra["user_drawings"] = _with_user_drawings(config, x, y, drawings)
-    # Prepare: the test and validation sets once; what changes per epoch, in epoch_images.
-    test = (prepare_images(x_test), y_test)
-    validation = (prepare_images(x_train[n_fit:]), prepare_labels(y_train[n_fit:])) if n_fit < len(x_train) else None
-    history: dict[str, list[float]] = {}
-    fit = dict(validation_data=validation, validation_batch_size=1024, verbose=0, shuffle=False,
-               callbacks=[_Progress(on_epoch, history, test)])
+    # What changes per epoch, in epoch_images.
+    test = (x_test, y_test)
+    validation = (x_train[n_fit:], y_train[n_fit:]) if n_fit < len(x_train) else None
     if config.new_images_each_epoch:
         drawn = as_drawn_cached(x_train[:n_fit]) if config.as_drawn else None
         pool = _pen_pool(pen) if config.real_handwriting else None
@@ -243,18 +237,30 @@ def train(config: TrainConfig = TrainConfig(), on_epoch: OnEpoch | None = None, 
         epochs = (_as_tensors(*e) for e in _ahead(epoch_images(config, x, y, drawn, pool)))
     else:  # the same images every epoch
         epochs = itertools.repeat(_as_tensors(x, y), config.epochs)
-    order = np.random.default_rng([config.seed, 1])  # the batches' order, apart from epoch_images' draws
-    model = trainer = None
-    for epoch, tensors in enumerate(epochs):
-        if model is None:  # one compiled call runs an epoch, so the model needs the epoch's size
-            steps = -(-int(tensors[1].shape[0]) // config.batch_size)
-            model, trainer = _take_compiled(config, steps)
-        trainer.fit(_batches(tensors, config.batch_size, order), initial_epoch=epoch, epochs=epoch + 1, **fit)
-    if trainer is not model:  # the result keeps the weights; the compiled trainer rests for the next one
-        model.set_weights(trainer.get_weights())
-        _give_back(_pool_key(config, steps), trainer)
-    # Test: the last epoch's figures (measured by _Progress after every epoch), and real handwriting
-    # by writers that never trained.
+    rng = np.random.default_rng([config.seed, 1])  # the batches' order, apart from epoch_images' draws
+    model = build_model(config)  # the result, with the seed's initial weights
+    history: dict[str, list[float]] = {}
+    trainer = key = None
+    for epoch, tensors in enumerate(epochs, 1):
+        order = _order(int(tensors[1].shape[0]), config.batch_size, rng)
+        if trainer is None:
+            key = _pool_key(config, len(order))
+            trainer = _take_trainer(config, key)
+            trainer.start(model.get_weights())
+        logs = trainer.epoch(tensors, order)
+        # Measured after every epoch, watched and never used to steer training, so overfitting shows as it grows.
+        for name, data in (("val_", validation), ("test_", test)):
+            if data is not None:
+                m = measure(trainer.model, *data)
+                logs[name + "loss"], logs[name + "accuracy"] = m["loss"], m["accuracy"]
+        for k, v in logs.items():
+            history.setdefault(k, []).append(v)
+        if on_epoch is not None:
+            on_epoch(epoch, logs)
+    model.set_weights(trainer.model.get_weights())
+    if key is not None:  # at rest for the next training of its shape
+        _give_back(key, trainer)
+    # Test: the last epoch's figures, and real handwriting by writers that never trained.
     seconds = time.perf_counter() - start
     extra["real_handwriting"] = real_handwriting_figures(model)
     return TrainResult(model, config, history, history["test_loss"][-1], history["test_accuracy"][-1], seconds,

@@ -76,6 +76,9 @@ def test_predict_proba_shapes_dtypes_and_agreement_with_keras(one_epoch, mnist):
     assert np.allclose(as_float, batch[:3], atol=1e-6)
     flat = predict_proba(model, x_test[:3].reshape(3, 784))
     assert np.allclose(flat, batch[:3], atol=1e-6)
+    many = predict_proba(model, x_test[:2500])  # more rows than one forward pass takes (ROWS_AT_ONCE)
+    assert many.shape == (2500, 10) and np.allclose(many[:50], batch, atol=1e-6)
+    assert np.allclose(many[1000:1100], model.predict(prepare_images(x_test[1000:1100]), verbose=0), atol=1e-5)
 
 
 @pytest.mark.parametrize("bad, error", [
@@ -215,9 +218,10 @@ def test_a_deskewing_model_trains_saves_and_reads_like_keras(mnist, tmp_path):
 
 
 
-def test_a_compiled_model_is_reused_and_the_same_settings_still_give_the_same_model(mnist):
-    """A training takes a compiled model at rest of its shape (no new tracing, nothing left behind in
-    TensorFlow); the result is the model a new one would have given, bit for bit, and its own."""
+def test_a_compiled_trainer_is_reused_and_the_same_settings_still_give_the_same_model(mnist):
+    """A training takes a compiled trainer at rest of its shape (no new tracing, nothing left behind in
+    TensorFlow); the result is the model a new one would have given, bit for bit, and its own, and
+    its test figures are its own weights' (not those the trainer held before)."""
     from mnist_core.train import _resting, train
     (x, y), (x_test, y_test) = mnist
     small = ((x[:3000], y[:3000]), (x_test[:500], y_test[:500]))
