@@ -29,7 +29,7 @@ try:
 except ImportError:  # Windows: threads are still serialised by _thread_locks
     fcntl = None
 
-FORMAT = 9  # bump when what a cache entry holds, or how a config trains, changes
+FORMAT = 10  # bump when what a cache entry holds, or how a config trains, changes
 _thread_locks: dict[str, threading.Lock] = {}
 _thread_locks_guard = threading.Lock()
 

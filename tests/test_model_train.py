@@ -237,3 +237,7 @@ def test_a_compiled_trainer_is_reused_and_the_same_settings_still_give_the_same_
     assert all(np.array_equal(a, b) for a, b in zip(before, first.model.get_weights()))  # untouched by later ones
     train(TrainConfig(epochs=1, batch_size=500, seed=71, dropout=0.1), data=small)
     assert _resting[shape] == kept and all(k[:2] != (False, 500) or k == shape for k in _resting)  # dropout: not kept
+    from mnist_core.evaluate import measure
+    for seed in (73, 74):  # one epoch each: the reused trainer ends each at the same step count
+        result = train(TrainConfig(epochs=1, batch_size=500, seed=seed), data=small)
+        assert result.test_accuracy == measure(result.model, x_test[:500], y_test[:500])["accuracy"]
