@@ -111,6 +111,8 @@ def fresh(*args: str) -> dict:
     with tempfile.TemporaryDirectory() as cache:
         shutil.copytree(cache_dir() / "mnist", Path(cache) / "mnist")
         env = dict(os.environ, **{CACHE_ENV: cache})
+        if args[0] == "plain":  # the notebook runs with TensorFlow's defaults; importing mnist_core turns oneDNN off
+            env["TF_ENABLE_ONEDNN_OPTS"] = os.environ.get("TF_ENABLE_ONEDNN_OPTS", "1")
         out = subprocess.run([sys.executable, "-m", "benchmarks.load", *args], env=env, capture_output=True,
                              text=True, check=True).stdout
     return json.loads(next(line for line in out.splitlines() if line.startswith("RESULT "))[7:])
@@ -144,7 +146,8 @@ def bench_training(epochs: int = 10, rounds: int = 2) -> list[tuple]:
         ("augmented training (--augment), median s/epoch (6 epochs; the next epoch's images made while one trains)",
          f"{aug_epoch:.2f} (ratio {aug_epoch / ref_epoch:.2f})", f"a reference epoch {ref_epoch:.2f}", "ratio ≤ 2"),
         ("memory: peak RSS of one process that loads MNIST and the shipped model and trains the reference "
-         "configuration, MiB", f"{o['peak_mib']:.0f}", f"the notebook's code alone {p['peak_mib']:.0f}", "≤ 800"),
+         f"configuration, MiB (highest of {rounds} fresh processes)", f"{max(r['peak_mib'] for r in ours):.0f}",
+         f"the notebook's code alone {max(r['peak_mib'] for r in plain):.0f}", "≤ 800"),
     ]
 
 
