@@ -23,7 +23,7 @@ LIMIT_ENV = "MNIST_DRAW_TRAININGS"  # how many trainings may run at once; see li
 KEEP_FINISHED = 8  # finished jobs kept (with their models); older ones are in the disk cache anyway
 # Seconds an epoch takes before any has been measured in this process: plain, and with per-epoch
 # images (TrainConfig.new_images_each_epoch). Measured epochs replace them (see _measured).
-GUESS_EPOCH_SECONDS = {False: 2.0, True: 6.0}
+GUESS_EPOCH_SECONDS = {False: 1.0, True: 1.5}
 
 
 class Cancelled(Exception):
