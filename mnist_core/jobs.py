@@ -145,6 +145,7 @@ class TrainingJob:
                 _running.remove(self)
                 self.finished = time.monotonic()
                 self.done.set()
+                _forget_finished()
                 _start_next()
 
 
@@ -164,6 +165,14 @@ def _start_next() -> None:
         threading.Thread(target=job._run, name=f"train-{cache_key(job.config)}", daemon=True).start()
 
 
+def _forget_finished() -> None:
+    """Keep the KEEP_FINISHED latest finished jobs, oldest dropped first (called with _guard held): when
+    a job finishes, not only at the next request, or 30 trainings asked for at once all stay."""
+    finished = [c for c, j in _jobs.items() if not j.running]
+    for c in finished[:max(0, len(finished) - KEEP_FINISHED)]:
+        del _jobs[c]
+
+
 def start_training(config: TrainConfig, owner: str = "") -> TrainingJob:
     """The job for config, joined by owner: a queued or running one, a finished one that succeeded, or a
     new one at the back of the queue (if none, or the last one failed or was cancelled). A ValueError,
@@ -175,9 +184,7 @@ def start_training(config: TrainConfig, owner: str = "") -> TrainingJob:
             _jobs.pop(config, None)
             job = _jobs[config] = TrainingJob(config)
             _queue.append(job)
-            finished = [c for c, j in _jobs.items() if not j.running]
-            for c in finished[:max(0, len(finished) - KEEP_FINISHED)]:
-                del _jobs[c]
+            _forget_finished()
         job.owners.add(owner)
         _start_next()
         return job
