@@ -267,5 +267,6 @@ def train(config: TrainConfig = TrainConfig(), on_epoch: OnEpoch | None = None, 
     # Test: the last epoch's figures, and real handwriting by writers that never trained.
     seconds = time.perf_counter() - start
     extra["real_handwriting"] = real_handwriting_figures(model)
+    forget(model)  # predict's numpy copy of the weights: made again by the first drawing it reads, if any
     return TrainResult(model, config, history, history["test_loss"][-1], history["test_accuracy"][-1], seconds,
                        extra=extra)
