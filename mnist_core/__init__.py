@@ -10,6 +10,22 @@ import os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 
+
+def _two_malloc_arenas() -> None:
+    """glibc gives threads malloc arenas of their own, up to 8 per core. Every training runs in a thread
+    of its own, and the model it leaves behind pins memory in that thread's arena: 30 trainings asked
+    for at once peaked 150-190 MiB above 12. With two arenas, 19 MiB above (make bench), as fast."""
+    if "MALLOC_ARENA_MAX" in os.environ:
+        return  # the user's choice
+    import ctypes
+    try:
+        ctypes.CDLL("libc.so.6").mallopt(-8, 2)  # M_ARENA_MAX, 2
+    except (OSError, AttributeError):
+        pass  # not glibc: its own allocator's ways
+
+
+_two_malloc_arenas()
+
 from .cache import default_model, load_or_train  # noqa: E402
 from .canvas import canvas_to_digits, canvas_to_mnist  # noqa: E402
 from .config import TrainConfig  # noqa: E402
