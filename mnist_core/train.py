@@ -231,7 +231,8 @@ def train(config: TrainConfig = TrainConfig(), on_epoch: OnEpoch | None = None, 
     extra = {}
     if config.user_drawings:
         x, y, extra["user_drawings"] = _with_user_drawings(config, x, y, drawings)
-    # What changes per epoch, in epoch_images.
+    # The test and validation sets stay uint8 (measure reads them a chunk at a time); what changes per
+    # epoch comes from epoch_images.
     test = (x_test, y_test)
     validation = (x_train[n_fit:], y_train[n_fit:]) if n_fit < len(x_train) else None
     if config.new_images_each_epoch:
