@@ -15,6 +15,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 
+from . import process
 from .cache import cache_key, load_or_train
 from .config import TrainConfig
 from .train import TrainResult
@@ -132,6 +133,7 @@ class TrainingJob:
             raise Cancelled(f"training cancelled after epoch {epoch}")
 
     def _run(self) -> None:
+        process.in_background()  # people's drawings are answered first
         try:
             if self.cancelled:
                 raise Cancelled("training cancelled before it started")

@@ -105,3 +105,28 @@ def test_the_limit_comes_from_the_environment_or_the_cores(monkeypatch):
         monkeypatch.setenv(jobs.LIMIT_ENV, bad)
         with pytest.raises(ValueError, match=jobs.LIMIT_ENV):
             jobs.limit()
+
+
+def _cpu_ticks_by_nice() -> dict[int, int]:
+    """CPU time (clock ticks) of this process's live threads, summed by their nice value (Linux)."""
+    import glob
+    out: dict[int, int] = {}
+    for stat in glob.glob("/proc/self/task/*/stat"):
+        try:
+            fields = open(stat).read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # a thread that has just ended
+        out[int(fields[16])] = out.get(int(fields[16]), 0) + int(fields[11]) + int(fields[12])
+    return out
+
+
+def test_a_training_does_its_maths_at_a_lower_priority_than_the_page(small_training):
+    """People's drawings are answered first: the threads that train (TensorFlow's pools and the job's
+    own) run at process.BACKGROUND_NICE, the rest of the process at its normal priority."""
+    from mnist_core import process
+    before = _cpu_ticks_by_nice()
+    finish(start_training(config(77, epochs=3, batch_size=256)))
+    after = _cpu_ticks_by_nice()
+    used = {nice: max(0, ticks - before.get(nice, 0)) for nice, ticks in after.items()}
+    background = used.get(process.BACKGROUND_NICE, 0)
+    assert background > 0 and background >= 0.8 * sum(used.values()), used
