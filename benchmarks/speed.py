@@ -184,26 +184,41 @@ NOTES = """Notes:
   the next (5.9 ms on 2026-11-25), and canvas → probabilities 2.1-3.4 ms, the code of 2026-11-25
   read alternately with today's on the same drawing the same (its canvas_to_mnist and
   predict_proba are unchanged): read a figure against its baseline.
-- Training runs each epoch as one compiled call (steps_per_execution, XLA for each step), feeds
-  uint8 images converted a batch at a time from one shared copy of MNIST, and measures the test set
-  after every epoch with a numpy forward pass. Both sides run in fresh processes, cold. The
-  product's figure includes what the notebook does not do: loading the shipped model, the test pass
-  after every epoch, and measuring real handwriting by held-out writers at the end (~1.4 s). Every
-  fresh process gets this machine's prepared data (decoded MNIST, the held-out writers' drawings),
-  which are made once and kept on disk (an earlier table's ratio of 1.01 had the held-out drawings,
-  ~9 s, made inside the product's timing). On this shared machine an epoch swings between ~1.3 and
-  ~2.6 s from one second to the next: read the ratio to about ±0.1.
-- Memory: importing TensorFlow alone takes ~576 MiB of RSS on this machine (350 MiB of it its
-  shared libraries' pages), before any data or model. Measured step by step on 2026-11-26: MNIST
-  and the shipped model +64 MiB, the training data as tensors +90, the first epoch +262 (tracing,
-  XLA's compilation and TensorFlow's runtime; without XLA the peak is ~100 MiB lower and training
-  ~35% slower), later epochs +3.
+- Training runs each epoch as one XLA program: a loop over the epoch's batches (mnist_core/train.py,
+  _Trainer) that reads the uint8 images from the one shared copy of MNIST, then measures the test
+  set with a numpy forward pass. Keras's fit calls into TensorFlow once per batch (with
+  steps_per_execution too): its epochs took 1.3-2.6 s here, the loop's 0.8-1.1 s. Both sides run in
+  fresh processes, cold (compilation included), and reach the same test accuracy. The product's
+  figure includes what the notebook does not do: loading the shipped model, the test pass after
+  every epoch, and measuring real handwriting by held-out writers at the end (~0.15 s). Every fresh
+  process gets this machine's prepared data (decoded MNIST, the held-out writers' drawings), which
+  are made once and kept on disk. On this shared machine epochs swing by ±30% from one minute to
+  the next: read the ratio to about ±0.05.
+- Augmented epochs: the distortion is two XLA calls per chunk, warp then re-stroke, made in a
+  background thread while the previous epoch trains. In one call XLA fused the warp's sampling into
+  each of the 18 neighbour reads of the re-stroking and redid it: 2.8 s for 60,000 images, now 0.6-0.7.
+  The first augmented epoch also flags some 1s (~5 s).
+- Memory, step by step (2026-11-27): importing TensorFlow and Keras 562 MiB (343 of it shared
+  libraries' pages; Keras also imports pandas, installed for Streamlit: +76), mnist_core +12, MNIST
+  +53 (the training images are one TensorFlow tensor that numpy views: no second copy), the shipped
+  model +11, the first epoch +136-150 (XLA's first compilation: a trivial XLA program alone costs
+  +58; the epoch's program peaks ~+150), later epochs +0-7. Without XLA the peak is ~720 MiB but
+  epochs take 1.5-1.75 s. Kept: oneDNN off (-6 to -20 MiB), two malloc arenas (-5 to -15), the test
+  set measured 1024 images at a time (-60: no float copy, no 20 MB activations), the epoch's own
+  loss and accuracy rather than Keras's metric objects in the loop (-10 to -20). Tried and not kept:
+  XLA's persistent compilation cache (TF_XLA_FLAGS=--tf_xla_persistent_cache_directory): a later
+  process loads the compiled program and peaks at 724 MiB, but one damaged or unwritable cache file
+  fails every training; a fixed malloc mmap threshold (-20, epochs 20-40% slower); XLA flags that
+  shrink its compilation (fusion emitters off: 748 MiB, epochs 1.5 s).
 - The queue runs one training per two cores (here: one at a time); waiting trainings hold nothing
-  but their settings. Each new compiled model leaves ~15 MB inside TensorFlow for good, whether the
-  model is kept or dropped (14 traced graphs, the train step and the optimizer's and the accuracy
-  metric's branches, stay registered), so until 2026-11-26 30 trainings peaked 150-229 MiB above 12.
-  Trainings of one shape now reuse a compiled model (mnist_core/train.py, _take_compiled): 30
-  peaked 15 MiB above 12, and the 30 finished in 66 s rather than 103.
+  but their settings, and trainings of one shape reuse a compiled trainer (each new one left ~15 MB
+  inside TensorFlow for good). The 30 finished models stay in memory, held by the benchmark as 30
+  people's pages would hold them (2-3 MiB each). Until 2026-11-27 30 peaked 150-190 MiB above 12:
+  each training runs in a thread of its own, and glibc gave threads arenas of their own, which the
+  models left behind pinned; with two arenas, 17-19 MiB above.
+- Drawing while the queue is full: training's threads run at nice 10 (mnist_core/process.py). In
+  the same hour, the Chromium figure was p50 426-449 ms with them at normal priority and 337-394
+  with them niced (without any training: 295-330).
 - Concurrency: every session is its own headless Chromium on the same 2 cores as the server, so
   at 4 and 8 sessions the browsers' own rendering takes most of the CPU; the figures show how the
   whole machine degrades, not the server alone. No drawing went without a prediction.
