@@ -171,6 +171,18 @@ def test_one_digit_is_read_exactly_as_canvas_to_mnist_reads_it():
                                                                line((0.66, 0.8), (0.66, 1.0))]),
     ("a crossed 7 whose bar misses the stem", [*TEMPLATES[7][0], line((0.2, 0.55), (0.45, 0.55))]),
     ("a 1 broken in two", [line((0.5, 0.0), (0.5, 0.45)), line((0.5, 0.6), (0.5, 1.0))]),
+    # Parts that stand apart, side by side (no column in common): each used to come back as two digits.
+    ("an open 4: a hook, and its stem apart to the right", [line((0.3, 0.0), (0.0, 0.55), (0.45, 0.55)),
+                                                            line((0.62, 0.0), (0.62, 1.0))]),
+    ("an open 4 with a tall hook (0.75 of the stem)", [line((0.3, 0.0), (0.0, 0.75), (0.45, 0.75)),
+                                                       line((0.62, 0.0), (0.62, 1.0))]),
+    ("a 5 whose hat stands to the right of its body", [line((0.0, 0.0), (0.0, 0.45), (0.3, 0.4), (0.45, 0.7),
+                                                            (0.3, 1.0), (0.0, 0.95)), line((0.55, 0.0), (1.0, 0.0))]),
+    ("a 1 whose foot stands to its right", [line((0.2, 0.0), (0.2, 1.0)), line((0.3, 1.0), (0.8, 1.0))]),
+    ("a 7 whose bar, a second stroke, ends left of it", [line((0.0, 0.0), (0.4, 0.0)), line((0.5, 0.0), (0.8, 0.0),
+                                                                                             (0.5, 1.0))]),
+    ("a 3 whose top arc is a stroke of its own, apart", [line((0.0, 0.0), (0.35, 0.05), (0.4, 0.3)),
+                                                         line((0.5, 0.45), (0.8, 0.6), (0.7, 1.0), (0.45, 1.0))]),
 ])
 def test_strokes_of_one_digit_stay_together(name, strokes):
     assert len(canvas_to_digits(wide((strokes, 200, (200, 40))))) == 1, name
@@ -183,6 +195,17 @@ def test_three_digits_close_together_are_three_left_to_right(mnist):
     digits = canvas_to_digits(canvas)
     assert len(digits) == 3 and all(d.shape == (28, 28) and d.dtype == np.float32 for d in digits)
     assert predict_proba(default_model().model, np.stack(digits)).argmax(axis=1).tolist() == [2, 0, 7]
+
+
+@pytest.mark.parametrize("name, digits", [
+    ("a 1 beside a 4: a short digit, not a part", [(TEMPLATES[1][0], 180, (100, 50)), (TEMPLATES[4][1], 180, (220, 50))]),
+    ("four digits, the last a little smaller and higher", [(TEMPLATES[2][0], 120, (20, 80)),
+                                                           (TEMPLATES[0][0], 120, (160, 80)),
+                                                           (TEMPLATES[2][0], 120, (300, 80)),
+                                                           (TEMPLATES[6][0], 100, (440, 85))]),
+])
+def test_a_number_written_on_one_line_is_split_into_its_digits(name, digits):
+    assert len(canvas_to_digits(wide(*digits))) == len(digits), name
 
 
 def test_a_dot_is_one_digit_alone_and_no_digit_beside_another():
