@@ -15,7 +15,12 @@ def cmd_drawn(a) -> int:
 
 def cmd_handwriting(a) -> int:
     from .handwriting import print_benchmark
-    return print_benchmark(model_from(a).model, per_style=a.per_style)
+    return print_benchmark(model_from(a).model, per_style=a.per_style, part_name=a.writers)
+
+
+def cmd_adaptation(a) -> int:
+    from .adaptation import print_benchmark
+    return print_benchmark(model_from(a).model, part_name=a.writers)
 
 
 def cmd_numbers(a) -> int:
@@ -36,10 +41,17 @@ def main(argv=None) -> int:
     d.add_argument("--per-digit", type=int, default=120, help="drawings per digit (default 120)")
     d.add_argument("--bench-seed", type=int, default=2026, help="seed of the drawings")
     d.set_defaults(func=cmd_drawn)
-    h = sub.add_parser("handwriting", help="real handwriting by held-out writers, and each way of writing a digit")
+    h = sub.add_parser("handwriting", help="real handwriting by test writers as the page reads it, and each way of writing a digit")
     model_args(h)
     h.add_argument("--per-style", type=int, default=100, help="drawings of each way of writing (default 100)")
+    h.add_argument("--writers", choices=["test", "validation"], default="test",
+                   help="whose handwriting: the test writers (report), or the validation writers (choose settings)")
     h.set_defaults(func=cmd_handwriting)
+    w = sub.add_parser("adaptation", help="learn one writer's handwriting from 10 drawings: before and after")
+    model_args(w)
+    w.add_argument("--writers", choices=["test", "validation"], default="test",
+                   help="whose handwriting: the test writers (report), or the validation writers (choose settings)")
+    w.set_defaults(func=cmd_adaptation)
     n = sub.add_parser("numbers", help="numbers of 2-4 drawn digits: split into the right digits, and read right")
     model_args(n)
     n.add_argument("--numbers", type=int, default=300, help="numbers from each source (default 300)")

@@ -99,15 +99,15 @@ def child(argv: list[str]) -> None:
 
 def fresh(*args: str) -> dict:
     """Run child(args) in a fresh Python process with an empty model cache and this machine's prepared
-    data (decoded MNIST, the held-out writers' canvas drawings): made once and kept on disk, so the
+    data (decoded MNIST, the test writers' page drawings): made once and kept on disk, so the
     first training after installing pays for them, not every training (make the data here if missing)."""
     import shutil
 
     from mnist_core.data import load_mnist
-    from mnist_core.handwriting import held_out_set
+    from mnist_core.handwriting import reading_set
     from mnist_core.paths import cache_dir
     load_mnist()
-    held_out_set()
+    reading_set("test")
     with tempfile.TemporaryDirectory() as cache:
         shutil.copytree(cache_dir() / "mnist", Path(cache) / "mnist")
         env = dict(os.environ, **{CACHE_ENV: cache})

@@ -52,10 +52,14 @@ class TrainConfig:
         0.0, 1.0, words="{:.0%} as drawn")
     real_handwriting: float = setting(
         0.0, "Real handwriting, drawn on the canvas (share)",
-        "Adds digits written with a pen by 89 real people (UNIPEN), drawn as this canvas draws them at a fresh "
+        "Adds digits written with a pen by 68 real people (UNIPEN), drawn as this canvas draws them at a fresh "
         "size, brush and colour each time, to every epoch: this many per MNIST training image (0.2 adds 12,000). "
         "Some of their 0s get a slash and some 1s a long up-stroke, as many people write them. The first use "
         "prepares them once (about 2 minutes).", 0.0, 1.0, words="real handwriting {:g}")
+    with_validation_writers: bool = setting(
+        False, "Also train on the validation writers",
+        "Real handwriting also by the writers settings were chosen on (for the shipped model, once its settings "
+        "are chosen). The test writers never train.", page=False, words="with the validation writers")
     # Fraction of the training set held out to measure overfitting per epoch (as Keras's fit does).
     validation_split: float = setting(0.0, "Validation split",
                                       "Fraction of the training set held out to watch overfitting.", 0.0, 0.5,
@@ -63,6 +67,10 @@ class TrainConfig:
     # Fingerprint of the user's saved drawings to mix into training ("" for none); see user_drawings.py.
     user_drawings: str = setting("", "Mix in my drawings", "Adds your saved drawings to the training set.", cli=False,
                                  page=False, words="with your drawings")
+    # Fingerprint of the drawings this model was adapted to ("" for none): the model the other settings
+    # train (or the shipped one, for its own settings), then fine-tuned on them; see adapt.py.
+    adapted_to: str = setting("", "Learn my handwriting", "Fine-tunes the model on your saved drawings.", cli=False,
+                              page=False, words="adapted to your handwriting")
 
     def __post_init__(self):
         for f in dataclasses.fields(self):
@@ -72,6 +80,11 @@ class TrainConfig:
     def new_images_each_epoch(self) -> bool:
         """Whether each epoch's images are made afresh (augmented, as drawn, real handwriting): slower."""
         return bool(self.augment or self.as_drawn or self.real_handwriting)
+
+    @property
+    def base(self) -> "TrainConfig":
+        """The settings of the model this one was adapted from (itself, if it was not adapted)."""
+        return dataclasses.replace(self, adapted_to="")
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)

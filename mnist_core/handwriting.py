@@ -1,8 +1,10 @@
 """Real handwriting: digits written with a pen by 120 people (UNIPEN, shipped in assets/unipen).
 
 Each digit is its pen strokes, so it can be drawn on the canvas at any size, position and brush,
-as often as training needs. Writers, never single digits, are split into a training part and a
-held-out part: a digit by a held-out writer measures how the network reads people it never saw.
+as often as training needs. Writers, never single digits, are split three ways: training writers;
+validation writers, on whom settings are chosen (they train only the shipped model, once its settings
+are chosen); and test writers, who never train and choose nothing: every figure of how a model reads
+real handwriting, the page's included, is theirs, read as the page reads a drawing.
 """
 
 from __future__ import annotations
@@ -16,13 +18,13 @@ import numpy as np
 
 from .data import DataError, check_sha256
 from .paths import UNIPEN_DIR
-from .strokes import BRUSHES, CANVAS, CONVENTIONS, as_canvas, render
+from .strokes import BRUSHES, CANVAS, CANVAS_WIDTH, CONVENTIONS, as_canvas, render
 
 FILE = "unipen_digits.npz"
 SUMS_FILE = "SHA256SUMS"
 ARRAYS = ("points", "stroke_offsets", "digit_offsets", "labels", "sets", "writers")
-HELD_OUT_SHARE = 0.25  # of each set's digits, at most, by whole writers
-HELD_OUT_MAX_DIGITS = 150  # a writer with more always trains: held out, one person would weigh like ten
+SHARE = 0.25  # of each set's digits, at most, by whole writers, for validation and again for test
+MAX_DIGITS = 150  # a writer with more always trains: held out, one person would weigh like ten
 HEIGHTS = (0.4, 0.85)  # a drawing's height on the canvas, as a share of its side
 MAX_WIDTH = 0.9
 
@@ -42,6 +44,10 @@ class PenDigits:
     def subset(self, mask: np.ndarray) -> "PenDigits":
         idx = np.nonzero(mask)[0]
         return PenDigits(tuple(self.strokes[i] for i in idx), self.labels[idx], self.writers[idx])
+
+    def joined(self, other: "PenDigits") -> "PenDigits":
+        return PenDigits(self.strokes + other.strokes, np.concatenate([self.labels, other.labels]),
+                         np.concatenate([self.writers, other.writers]))
 
 
 def _verified_bytes(data_dir: Path) -> bytes:
@@ -88,70 +94,98 @@ def load_handwriting(data_dir: str | Path | None = None) -> PenDigits:
     return _decode(data_dir / FILE, _verified_bytes(data_dir))
 
 
-def held_out_writers(writers: np.ndarray) -> set[str]:
-    """The writers kept out of training, fixed by their names alone.
+def _held_out(pen: PenDigits, salt: str, among: np.ndarray, prefer_full: bool = False) -> set[str]:
+    """Whole writers kept out of training, fixed by their names and digits alone, chosen from `among`
+    (a mask of pen's digits).
 
-    In each set (institution) of three or more writers, writers are taken in the order of the
-    SHA-256 of their "set/writer" name, and each is held out if the set's held-out digits then stay
-    within HELD_OUT_SHARE. Sets of one or two writers train, and so does a writer of more than
-    HELD_OUT_MAX_DIGITS digits (a few wrote 500: held out, one would be a third of the measure)."""
-    names, counts = np.unique(writers, return_counts=True)
-    by_set: dict[str, list[tuple[str, int]]] = {}
-    for name, count in zip(names.tolist(), counts.tolist()):
-        by_set.setdefault(name.split("/")[0], []).append((name, count))
+    In each set (institution) of three or more writers, writers are taken in the order of the SHA-256
+    of salt + their "set/writer" name (with prefer_full, those who wrote at least 3 of every digit
+    first), and each is held out if the set's held-out digits then stay within SHARE. Sets of one or
+    two writers train, and so does a writer of more than MAX_DIGITS digits (a few wrote 500: held
+    out, one would be a third of the measure)."""
+    by_set: dict[str, list[tuple[bool, str, int]]] = {}
+    for name in sorted(set(pen.writers[among].tolist())):
+        labels = pen.labels[among & (pen.writers == name)]
+        full = prefer_full and np.bincount(labels, minlength=10).min() >= 3
+        by_set.setdefault(name.split("/")[0], []).append((not full, hashlib.sha256((salt + name).encode()).hexdigest(),
+                                                          name, len(labels)))
     held = set()
     for members in by_set.values():
         if len(members) < 3:
             continue
-        budget, taken = HELD_OUT_SHARE * sum(c for _, c in members), 0
-        for name, count in sorted(members, key=lambda m: hashlib.sha256(m[0].encode()).hexdigest()):
-            if count <= HELD_OUT_MAX_DIGITS and taken + count <= budget:
+        budget, taken = SHARE * sum(m[-1] for m in members), 0
+        for *_, name, count in sorted(members):
+            if count <= MAX_DIGITS and taken + count <= budget:
                 held.add(name)
                 taken += count
     return held
 
 
+def validation_writers(pen: PenDigits) -> set[str]:
+    """The writers settings are chosen on; they train only the shipped model, once its settings are chosen."""
+    return _held_out(pen, "", np.ones(len(pen), bool))
+
+
+def test_writers(pen: PenDigits) -> set[str]:
+    """The writers every model is measured on and nothing is chosen on, from the writers that chose
+    nothing; those with at least 3 of every digit first, so the writer-adaptation benchmark has people."""
+    return _held_out(pen, "test/", ~np.isin(pen.writers, sorted(validation_writers(pen))), prefer_full=True)
+
+
 @functools.lru_cache(maxsize=1)
-def shipped_split() -> tuple[PenDigits, PenDigits]:
+def shipped_split() -> "Split":
     """writer_split of the shipped pen digits, read and verified once per process."""
     return writer_split(load_handwriting())
 
 
 def split_key() -> str:
-    """A hash of the held-out writers' names: it changes if the split does."""
-    return hashlib.sha256("\n".join(sorted(set(shipped_split()[1].writers.tolist()))).encode()).hexdigest()[:16]
+    """A hash of the validation and test writers' names: it changes if the split does."""
+    split = shipped_split()
+    names = [sorted(set(part.writers.tolist())) for part in (split.validation, split.test)]
+    return hashlib.sha256(repr(names).encode()).hexdigest()[:16]
 
 
-def writer_split(pen: PenDigits) -> tuple[PenDigits, PenDigits]:
-    """(training writers' digits, held-out writers' digits); no writer is on both sides."""
-    held = np.isin(pen.writers, sorted(held_out_writers(pen.writers)))
-    return pen.subset(~held), pen.subset(held)
+@dataclass(frozen=True)
+class Split:
+    """Real pen digits by writer, three ways: no writer is in two parts."""
+
+    train: PenDigits  # train every model with real handwriting
+    validation: PenDigits  # choose settings; train the shipped model only, once they are chosen
+    test: PenDigits  # measure every model; never train, never choose anything
 
 
-def place(strokes: list[np.ndarray], rng: np.random.Generator, brush: float,
-          side: int = CANVAS) -> list[np.ndarray]:
-    """Unit-box strokes -> canvas pixels: 40-85% of the canvas high (at most 90% wide), anywhere
-    that keeps the whole drawing and the brush on the canvas."""
+def writer_split(pen: PenDigits) -> Split:
+    """pen's digits split by writer into training, validation and test writers."""
+    val = np.isin(pen.writers, sorted(validation_writers(pen)))
+    test = np.isin(pen.writers, sorted(test_writers(pen)))
+    return Split(pen.subset(~val & ~test), pen.subset(val), pen.subset(test))
+
+
+def place(strokes: list[np.ndarray], rng: np.random.Generator, brush: float, side: int = CANVAS,
+          width: int | None = None) -> list[np.ndarray]:
+    """Unit-box strokes -> pixels of a canvas `side` high and `width` (else side) wide: 40-85% of its
+    height high (at most 90% of it wide), anywhere that keeps the whole drawing and the brush on it."""
     pts = np.concatenate(strokes)
     lo, hi = pts.min(axis=0), pts.max(axis=0)
     w, h = np.maximum(hi - lo, 1e-3)
     scale = min(rng.uniform(*HEIGHTS) * side / h, MAX_WIDTH * side / w)
     margin = brush / 2 + 2
-    room = np.maximum(side - 2 * margin - (hi - lo) * scale, 0)
+    room = np.maximum(np.array([width or side, side]) - 2 * margin - (hi - lo) * scale, 0)
     offset = margin + rng.uniform(0, 1, 2) * room - lo * scale
     return [p * scale + offset for p in strokes]
 
 
 def draw_on_canvas(strokes: list[np.ndarray], rng: np.random.Generator, convention: str | None = None,
-                   side: int = CANVAS, scale: int = 2) -> np.ndarray:
-    """One digit as the canvas would deliver it: placed at random, drawn with a random brush of the
-    canvas's widths (scaled to `side`), in the given (else a random) colour convention. uint8 image."""
+                   side: int = CANVAS, scale: int = 2, width: int | None = None) -> np.ndarray:
+    """One digit as the canvas would deliver it: placed at random on a canvas `side` high and `width`
+    (else side) wide, drawn with a random brush of the canvas's widths (scaled to `side`), in the given
+    (else a random) colour convention. uint8 image."""
     brush = rng.uniform(*BRUSHES) * side / CANVAS
-    ink = render(place(strokes, rng, brush, side), brush=brush, scale=scale, side=side)
+    ink = render(place(strokes, rng, brush, side, width), brush=brush, scale=scale, side=side, width=width)
     return as_canvas(ink, convention if convention is not None else CONVENTIONS[rng.integers(len(CONVENTIONS))])
 
 
-RENDER_VERSION = 3  # bump when drawing, the conventions or canvas_to_mnist change what comes out
+RENDER_VERSION = 4  # bump when drawing, the conventions or canvas_to_mnist change what comes out
 
 
 def as_drawn_digits(pen: PenDigits, copies: int, seed: int = 0, workers: int = 2) -> tuple[np.ndarray, np.ndarray]:
@@ -187,45 +221,83 @@ def as_drawn_digits_cached(pen: PenDigits, copies: int) -> tuple[np.ndarray, np.
     return x, np.tile(pen.labels, copies)
 
 
-HELD_OUT_COPIES = 2  # canvas drawings of each held-out digit, in turn in each colour convention
+COPIES = 2  # page-canvas drawings of each test or validation digit, in turn in each colour convention
+BOOTSTRAP = 1000  # resamples of the writers for a figure's uncertainty
 
 
-def held_out_canvases(copies: int = HELD_OUT_COPIES, seed: int = 2026):
-    """The held-out writers' digits as canvas drawings (280 px, random size, position and brush of
-    the canvas's widths, the colour conventions in turn): yields (uint8 image, label), reproducibly."""
-    _, held = shipped_split()
+def page_canvases(part: PenDigits, copies: int = COPIES, seed: int = 2026):
+    """part's digits drawn as on the Draw tab's canvas (CANVAS x CANVAS_WIDTH; random size, position and
+    brush of the canvas's widths, the colour conventions in turn): yields (uint8 image, label), reproducibly."""
     rng = np.random.default_rng(seed)
     for c in range(copies):
-        for i in range(len(held)):
-            yield draw_on_canvas(held.strokes[i], rng, CONVENTIONS[(c + i) % len(CONVENTIONS)]), int(held.labels[i])
+        for i in range(len(part)):
+            yield (draw_on_canvas(part.strokes[i], rng, CONVENTIONS[(c + i) % len(CONVENTIONS)], width=CANVAS_WIDTH),
+                   int(part.labels[i]))
 
 
-def held_out_set() -> tuple[np.ndarray, np.ndarray]:
-    """held_out_canvases() prepared by canvas_to_mnist: ((n, 28, 28) uint8, (n,) labels), made once
-    (about 20 s) and kept on disk."""
+def read_as_page(canvas: np.ndarray) -> np.ndarray | None:
+    """What the Draw tab reads of a canvas meant to hold one digit: its (28, 28) uint8 digit, or None if
+    the page would read no digit, or a number of several (for one digit, that is wrong)."""
+    from .canvas import canvas_to_digits
+    digits = canvas_to_digits(canvas)
+    return np.round(digits[0] * 255).astype(np.uint8) if len(digits) == 1 else None
+
+
+@dataclass(frozen=True)
+class ReadingSet:
+    """Writers' digits as the page reads them: x (n, 28, 28) uint8 (blank where it read no single
+    digit), y (n,) labels, one (n,) whether it read one digit, writers (n,) "set/writer"."""
+
+    x: np.ndarray
+    y: np.ndarray
+    one: np.ndarray
+    writers: np.ndarray
+
+
+def reading_set(part_name: str = "test") -> ReadingSet:
+    """The test (or validation) writers' digits through the page's path (page_canvases, read_as_page),
+    made once (about 30 s) and kept on disk."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from .canvas import canvas_to_mnist
     from .paths import cached_array
-
-    def prepare(item):
-        digit = canvas_to_mnist(item[0])
-        return np.zeros((28, 28), np.uint8) if digit is None else np.round(digit * 255).astype(np.uint8)
+    part = getattr(shipped_split(), part_name)
 
     def make():
-        with ThreadPoolExecutor(2) as pool:
-            return np.stack(list(pool.map(prepare, held_out_canvases(), chunksize=64)))
+        def one(item):
+            digit = read_as_page(item[0])
+            return np.zeros((28, 28), np.uint8) if digit is None else digit, digit is not None
+        with ThreadPoolExecutor(2) as pool:  # PIL and scipy release the GIL
+            done = list(pool.map(one, page_canvases(part), chunksize=64))
+        # (n, 785): the image, then whether the page read one digit
+        return np.concatenate([np.stack([d for d, _ in done]).reshape(-1, 784),
+                               np.array([[k] for _, k in done], np.uint8)], axis=1)
 
-    held = shipped_split()[1]
-    key = held.labels.tobytes() + b"".join(np.concatenate(s).tobytes() for s in held.strokes)
-    x = cached_array("held-out", key + f"{HELD_OUT_COPIES}/{RENDER_VERSION}".encode(), make)
-    return x, np.tile(held.labels, HELD_OUT_COPIES)
+    key = part.labels.tobytes() + b"".join(np.concatenate(s).tobytes() for s in part.strokes)
+    a = cached_array(f"page-{part_name}", key + f"{COPIES}/{RENDER_VERSION}".encode(), make)
+    return ReadingSet(a[:, :784].reshape(-1, 28, 28), np.tile(part.labels, COPIES), a[:, 784].astype(bool),
+                      np.tile(part.writers, COPIES))
+
+
+def reading_figures(model, part_name: str = "test") -> dict:
+    """How the page reads part's writers with model, as plain data: accuracy (a drawing the page splits
+    into several digits counts as wrong), per digit, a 95% interval from a bootstrap over writers (the
+    writer is the unit: one person's digits are alike), kept as one digit, and how many."""
+    from .evaluate import measure
+    s = reading_set(part_name)
+    right = measure(model, s.x, s.y)["correct"] & s.one
+    names, who = np.unique(s.writers, return_inverse=True)
+    per_writer = np.bincount(who, right, len(names)), np.bincount(who, minlength=len(names))
+    rng = np.random.default_rng(0)
+    picks = rng.integers(len(names), size=(BOOTSTRAP, len(names)))
+    resampled = per_writer[0][picks].sum(axis=1) / per_writer[1][picks].sum(axis=1)
+    low, high = np.percentile(resampled, [2.5, 97.5])
+    per_digit = [float(right[s.y == d].mean()) for d in range(10)]
+    return {"accuracy": round(float(right.mean()), 4), "interval": [round(float(low), 4), round(float(high), 4)],
+            "per_digit": [round(a, 4) for a in per_digit], "one_digit": round(float(s.one.mean()), 4),
+            "drawings": int(len(s.y)), "digits": int(len(s.y) // COPIES), "writers": int(len(names)),
+            "part": part_name}
 
 
 def real_handwriting_figures(model) -> dict:
-    """How model reads the held-out writers' canvas drawings: accuracy and per digit, plain data."""
-    from .evaluate import measure
-    x, y = held_out_set()
-    m = measure(model, x, y)
-    return {"accuracy": round(m["accuracy"], 4), "per_digit": [round(float(a), 4) for a in m["per_digit"]],
-            "drawings": int(len(y)), "writers": len(set(shipped_split()[1].writers.tolist()))}
+    """How the page reads the test writers with model: reading_figures of the test writers."""
+    return reading_figures(model, "test")

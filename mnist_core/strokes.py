@@ -9,16 +9,18 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image, ImageDraw
 
-CANVAS = 280  # the page's canvas, px
+CANVAS = 280  # the page's canvas: its height, px (a digit is drawn 40-85% of it high)
+CANVAS_WIDTH = 560  # and its width: room for a whole number
 BRUSHES = (12, 28)  # the range of brush widths people use on it, px
 CONVENTIONS = ("rgba-transparent", "black-on-white", "white-on-black", "colour-on-grey")
 
 
 def render(strokes: list[np.ndarray], height: float = 1.0, centre: tuple[float, float] = (0.0, 0.0),
-           brush: float = 20, scale: int = 2, side: int = CANVAS) -> np.ndarray:
-    """(side, side) float ink in [0, 1]: each (n, 2) stroke of (x, y) points, times height, plus centre,
-    drawn with a round brush `brush` px wide (round joints and caps), anti-aliased by supersampling."""
-    img = Image.new("L", (side * scale, side * scale), 0)
+           brush: float = 20, scale: int = 2, side: int = CANVAS, width: int | None = None) -> np.ndarray:
+    """(side, width or side) float ink in [0, 1]: each (n, 2) stroke of (x, y) points, times height, plus
+    centre, drawn with a round brush `brush` px wide (round joints and caps), anti-aliased by supersampling."""
+    width = width or side
+    img = Image.new("L", (width * scale, side * scale), 0)
     draw = ImageDraw.Draw(img)
     r = brush * scale / 2
     for p in strokes:
@@ -28,7 +30,7 @@ def render(strokes: list[np.ndarray], height: float = 1.0, centre: tuple[float, 
             draw.line(xy, fill=255, width=round(brush * scale), joint="curve")
         for x, y in (xy[0], xy[-1]):
             draw.ellipse((x - r, y - r, x + r, y + r), fill=255)
-    return np.asarray(img.resize((side, side), Image.Resampling.BOX), dtype=np.float32) / 255
+    return np.asarray(img.resize((width, side), Image.Resampling.BOX), dtype=np.float32) / 255
 
 
 def as_canvas(ink: np.ndarray, convention: str) -> np.ndarray:

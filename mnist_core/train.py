@@ -21,6 +21,7 @@ from .model import build_model, prepare_images
 from .predict import forget
 
 OnEpoch = Callable[[int, dict], None]
+LEARNING_RATE = 0.001  # RMSprop's default, as the notebook's compile(optimizer="rmsprop") has it
 HANDWRITING_COPIES = 8  # canvas drawings made of each real pen digit; each epoch picks among them
 
 
@@ -141,14 +142,15 @@ class _Trainer:
         _, loss_sum, right = tf.while_loop(lambda i, *_: i < steps, step, (0, 0.0, 0), parallel_iterations=1)
         return {"loss": loss_sum / steps, "accuracy": tf.cast(right, tf.float32) / (steps * batch)}
 
-    def start(self, weights: list) -> None:
-        """Train from weights, with RMSprop's state zeroed (its step count and running averages, not its rate)."""
+    def start(self, weights: list, learning_rate: float = LEARNING_RATE) -> None:
+        """Train from weights at learning_rate, with RMSprop's state zeroed (its step count and running averages)."""
         self.model.set_weights(weights)
         forget(self.model)
         optimizer = self.model.optimizer
         for v in optimizer.variables:
             if v is not optimizer.learning_rate:
                 v.assign(np.zeros(v.shape, v.dtype))
+        optimizer.learning_rate.assign(learning_rate)
 
     def epoch(self, tensors: tuple, order: np.ndarray) -> dict:
         """One epoch over tensors (images, labels) in order -> {"loss", "accuracy"}."""
@@ -207,10 +209,14 @@ def _with_user_drawings(config: TrainConfig, x: np.ndarray, y: np.ndarray, drawi
     return np.concatenate([x, np.tile(dx, (repeat, 1, 1))]), np.concatenate([y, np.tile(dy, repeat)]), mixed
 
 
-def _pen_pool(pen) -> tuple[np.ndarray, np.ndarray]:
-    """Canvas drawings of the training writers' pen digits (held-out writers never train)."""
+def _pen_pool(config: TrainConfig, pen) -> tuple[np.ndarray, np.ndarray]:
+    """Canvas drawings of the training writers' pen digits, and the validation writers' if the config
+    says so (test writers never train)."""
     from .handwriting import as_drawn_digits_cached, shipped_split
-    return as_drawn_digits_cached(pen if pen is not None else shipped_split()[0], HANDWRITING_COPIES)
+    if pen is None:
+        split = shipped_split()
+        pen = split.train.joined(split.validation) if config.with_validation_writers else split.train
+    return as_drawn_digits_cached(pen, HANDWRITING_COPIES)
 
 
 def train(config: TrainConfig = TrainConfig(), on_epoch: OnEpoch | None = None, data=None,
@@ -237,7 +243,7 @@ def train(config: TrainConfig = TrainConfig(), on_epoch: OnEpoch | None = None, 
     validation = (x_train[n_fit:], y_train[n_fit:]) if n_fit < len(x_train) else None
     if config.new_images_each_epoch:
         drawn = as_drawn_cached(x_train[:n_fit]) if config.as_drawn else None
-        pool = _pen_pool(pen) if config.real_handwriting else None
+        pool = _pen_pool(config, pen) if config.real_handwriting else None
         # The next epoch's images are made while this one trains.
         epochs = (_as_tensors(*e) for e in _ahead(epoch_images(config, x, y, drawn, pool)))
     else:  # the same images every epoch

@@ -2,7 +2,7 @@ import os
 import tempfile
 
 # Tests never touch the user's cache. Each process running tests (each worker of make test) has its
-# own model cache and drawings database; the prepared data (decoded MNIST, the held-out writers'
+# own model cache and drawings database; the prepared data (decoded MNIST, the test writers'
 # drawings: the cache's "mnist" folder) is one folder for the whole run, made once (prepared_data).
 # Set before mnist_core is imported; the workers inherit the run's folder from the process that starts them.
 RUN_DIR = os.environ.setdefault("MNIST_DRAW_TEST_RUN", tempfile.mkdtemp(prefix="mnist-draw-test-"))
@@ -25,11 +25,11 @@ def prepared_data():
     import fcntl
 
     from mnist_core import load_mnist
-    from mnist_core.handwriting import held_out_set
+    from mnist_core.handwriting import reading_set
     with open(os.path.join(RUN_DIR, "prepare.lock"), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         load_mnist()
-        held_out_set()
+        reading_set("test")
 
 
 @pytest.fixture(scope="session")
@@ -60,7 +60,7 @@ def small_training(monkeypatch, mnist):
 
 @pytest.fixture(scope="session")
 def data_cache():
-    """The run's prepared data (decoded MNIST, the held-out writers' drawings), made once: copied into
+    """The run's prepared data (decoded MNIST, the test writers' page drawings), made once: copied into
     an app server's fresh cache so that each server does not make it again."""
     import shutil
     from pathlib import Path

@@ -14,7 +14,8 @@ def test_defaults_are_the_reference_run():
 # One other legal value for every setting: each must change the cache key (so a model trained with
 # other settings is never taken for this one).
 OTHER = {"epochs": 3, "batch_size": 64, "seed": 2, "augment": True, "deskew": True, "dropout": 0.2,
-         "as_drawn": 0.5, "real_handwriting": 0.2, "validation_split": 0.1, "user_drawings": "abc"}
+         "as_drawn": 0.5, "real_handwriting": 0.2, "with_validation_writers": True, "validation_split": 0.1,
+         "user_drawings": "abc", "adapted_to": "abc"}
 
 
 def test_every_setting_is_covered_here():

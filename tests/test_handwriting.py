@@ -7,16 +7,17 @@ import shutil
 import numpy as np
 import pytest
 
-from mnist_core import DataError, canvas_to_mnist
+from mnist_core import DataError, canvas_to_mnist, handwriting
 from mnist_core.augment import is_bare_one, with_slash, with_up_stroke, writing_conventions
 from mnist_core.handwriting import (
     FILE,
-    HELD_OUT_MAX_DIGITS,
-    HELD_OUT_SHARE,
+    MAX_DIGITS,
+    SHARE,
     SUMS_FILE,
+    PenDigits,
     draw_on_canvas,
-    held_out_writers,
     load_handwriting,
+    validation_writers,
     writer_split,
 )
 from mnist_core.paths import UNIPEN_DIR
@@ -94,21 +95,27 @@ def test_a_damaged_file_raises_naming_the_file_and_the_fault(tmp_path, damage, w
     assert "unipen" in str(e.value)
 
 
-def test_the_writer_split_keeps_every_writer_on_one_side(pen):
-    train, held = writer_split(pen)
-    assert len(train) + len(held) == len(pen)
-    assert not set(train.writers.tolist()) & set(held.writers.tolist())  # no writer on both sides
-    assert len(set(held.writers.tolist())) == 31 and len(held) == 914  # as documented
-    assert np.bincount(held.labels, minlength=10).min() >= 80  # enough of every digit to measure
-    assert max(np.unique(held.writers, return_counts=True)[1]) <= HELD_OUT_MAX_DIGITS  # no one writer dominates
-    for s in {w.split("/")[0] for w in pen.writers.tolist()}:  # at most a quarter of any set's digits
-        in_set = np.char.startswith(pen.writers.astype(str), s + "/")
-        assert np.isin(pen.writers[in_set], held.writers).sum() <= HELD_OUT_SHARE * in_set.sum()
+def test_the_writer_split_keeps_every_writer_in_one_part(pen):
+    split = writer_split(pen)
+    parts = (split.train, split.validation, split.test)
+    assert sum(map(len, parts)) == len(pen)
+    names = [set(p.writers.tolist()) for p in parts]
+    assert not (names[0] & names[1] or names[0] & names[2] or names[1] & names[2])  # no writer in two parts
+    assert len(names[1]) == 31 and len(split.validation) == 914  # the writers held out before: they chose settings
+    for part in parts[1:]:
+        assert np.bincount(part.labels, minlength=10).min() >= 50  # enough of every digit to measure
+        assert max(np.unique(part.writers, return_counts=True)[1]) <= MAX_DIGITS  # no one writer dominates
+        for s in {w.split("/")[0] for w in pen.writers.tolist()}:  # at most a quarter of any set's digits
+            in_set = np.char.startswith(pen.writers.astype(str), s + "/")
+            assert np.isin(pen.writers[in_set], part.writers).sum() <= SHARE * in_set.sum()
+    full = [w for w in names[2] if np.bincount(split.test.labels[split.test.writers == w], minlength=10).min() >= 3]
+    assert len(full) >= 7  # people to adapt to in the writer-adaptation benchmark
 
 
-def test_the_split_depends_only_on_the_writers_names(pen):
-    shuffled = np.random.default_rng(0).permutation(pen.writers)
-    assert held_out_writers(shuffled) == held_out_writers(pen.writers)
+def test_the_split_depends_only_on_the_writers_and_their_digits(pen):
+    order = np.random.default_rng(0).permutation(len(pen))
+    shuffled = PenDigits(tuple(pen.strokes[i] for i in order), pen.labels[order], pen.writers[order])
+    assert handwriting.test_writers(shuffled) == handwriting.test_writers(pen) and validation_writers(shuffled) == validation_writers(pen)
 
 
 def test_a_pen_digit_drawn_on_the_canvas_fits_it_at_a_human_size(pen):
@@ -133,23 +140,38 @@ STEM = [np.array([[0.5, 0.0], [0.5, 1.0]], np.float32)]
 FLAGGED = [np.array([[0.3, 0.25], [0.5, 0.0], [0.5, 1.0]], np.float32)]
 
 
-@pytest.mark.parametrize("name, strokes, seed", [
-    ("slash through a 0", RING, 0),
-    ("slash through a 0", RING, 1),
-    ("slash through a 0", RING, 2),
-    ("up-stroke on a 1", STEM, 0),
-    ("up-stroke on a 1", STEM, 1),
+def _seed_of(kind: str) -> int:
+    """A seed whose first draw makes with_slash draw this kind of slash (it draws the kind first)."""
+    bounds = {"rising": (0, 0.5), "upright": (0.5, 0.75), "across": (0.75, 1)}[kind]
+    return next(s for s in range(100) if bounds[0] <= np.random.default_rng(s).random() < bounds[1])
+
+
+@pytest.mark.parametrize("name, strokes, kind", [
+    ("slash through a 0 (Ø)", RING, "rising"),
+    ("upright stroke through a small 0 (φ)", RING, "upright"),
+    ("bar across a 0 (θ)", RING, "across"),
+    ("up-stroke on a 1", STEM, "first"),
+    ("up-stroke on a 1", STEM, "second"),
 ])
-def test_each_convention_adds_what_it_claims(name, strokes, seed):
-    rng = np.random.default_rng(seed)
+def test_each_convention_adds_what_it_claims(name, strokes, kind):
+    rng = np.random.default_rng(_seed_of(kind) if kind in ("rising", "upright", "across") else len(kind))
+    name = "slash" if kind in ("rising", "upright", "across") else name
     before = _ink(strokes)
-    if name == "slash through a 0":  # ink inside the ring, where a plain 0 has none, along a rising line
-        after = _ink(with_slash(strokes, rng))
+    if name == "slash":  # a line of its kind through the inside of the ring, where a plain 0 has no ink
+        slashed = with_slash(strokes, rng)
+        line, (lo, hi) = slashed[-1], (RING[0].min(axis=0), RING[0].max(axis=0))
+        after = _ink(slashed)
         inside = np.zeros_like(before, bool)
-        inside[40:60, 40:60] = True
+        inside[45:55, 45:55] = True
         assert before[inside].max() == 0 and after[inside].max() > 0.9
-        rows, cols = np.nonzero((after - before) > 0.5)
-        assert np.polyfit(cols, rows, 1)[0] < -0.8  # bottom left to top right (y down)
+        dx, dy = np.ptp(line[:, 0]), np.ptp(line[:, 1])
+        if kind == "rising":  # bottom left to top right (y down)
+            rows, cols = np.nonzero((after - before) > 0.5)
+            assert np.polyfit(cols, rows, 1)[0] < -0.8
+        elif kind == "upright":  # from above the ring to below it
+            assert dy > 3 * dx and line[:, 1].min() < lo[1] and line[:, 1].max() > hi[1]
+        else:  # across, past both sides
+            assert dx > 3 * dy and line[:, 0].min() < lo[0] and line[:, 0].max() > hi[0]
     else:  # a long stroke down to the left of the top: ink left of the stem in the upper half
         after = _ink(with_up_stroke(strokes, rng))
         rows, cols = np.nonzero((after - before) > 0.5)

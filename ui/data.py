@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from mnist_core import views
-from mnist_core.handwriting import held_out_writers
+from mnist_core.handwriting import shipped_split
 
 from .state import data, handwriting
 
@@ -50,15 +50,18 @@ def data_tab(_result):
 
 def real_handwriting():
     pen = handwriting()
-    held = len(held_out_writers(pen.writers))
+    split = shipped_split()
+    held = len(set(split.test.writers.tolist()))
     writers = len(set(pen.writers.tolist()))
     st.subheader(f"Real handwriting: {len(pen):,} digits written with a pen by {writers} people")
     st.markdown("MNIST's writers were American census staff and students, writing on paper forms. People "
                 "elsewhere write some digits differently: 1s with a long up-stroke or a foot, 0s with a slash, "
                 "crossed 7s. These digits were written on tablets by people from many countries, and are kept as "
                 "pen strokes, so training can draw them as this page's canvas draws yours, at a fresh size and "
-                f"brush each time (the sidebar's *Real handwriting* setting). {held} of the writers never train: "
-                "their digits measure how a model reads people it has never seen (the figure under *Draw*).")
+                f"brush each time (the sidebar's *Real handwriting* setting). {held} of the writers never train and "
+                "never chose a setting: their digits, drawn on this page's canvas and read as the page reads "
+                "yours, measure how a model reads people it has never seen (the figure under *Draw*). Another "
+                f"{len(set(split.validation.writers.tolist()))} are the ones settings were chosen on.")
     samples = views.handwriting_samples(pen)
     cols = st.columns(10)
     for i, s in enumerate(samples):

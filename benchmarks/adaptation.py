@@ -1,0 +1,74 @@
+"""Writer adaptation: how much "Learn my handwriting" helps the people it is for.
+
+For each writer of a part (the test writers unless told) with at least 3 of every digit: adapt the
+model on one drawing of each digit (10 drawings, as the page reads them), then read that writer's
+other digits (every page-canvas drawing of them) before and after. Reported: the mean per writer
+before and after, the share of errors gone, MNIST's test set after, and the seconds an adaptation
+takes beside one plain training epoch in the same run.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from mnist_core import TrainConfig, load_mnist, train
+from mnist_core.adapt import adapt
+from mnist_core.evaluate import measure
+from mnist_core.handwriting import reading_set, shipped_split
+
+
+def writers_to_adapt(part_name: str) -> list[str]:
+    part = getattr(shipped_split(), part_name)
+    return [w for w in sorted(set(part.writers.tolist()))
+            if np.bincount(part.labels[part.writers == w], minlength=10).min() >= 3]
+
+
+def adaptation_figures(model, part_name: str = "test", seed: int = 0) -> dict:
+    part = getattr(shipped_split(), part_name)
+    s = reading_set(part_name)
+    sample = np.arange(len(s.y)) % len(part)  # the pen digit each drawing is of
+    (_, _), (x_test, y_test) = load_mnist()
+    rng = np.random.default_rng(seed)
+    rows, seconds = [], []
+    for w in writers_to_adapt(part_name):
+        mine = np.nonzero(part.writers == w)[0]
+        shown = [int(rng.choice(mine[part.labels[mine] == d])) for d in range(10)]  # one of each digit
+        first = np.array([np.nonzero(sample == i)[0][0] for i in shown])  # its first page drawing
+        others = np.nonzero(np.isin(sample, mine) & ~np.isin(sample, shown))[0]
+        start = time.perf_counter()
+        adapted = adapt(model, s.x[first], s.y[first], seed=seed)
+        seconds.append(time.perf_counter() - start)
+        row = {"writer": w, "drawings": int(len(others))}
+        for name, m in (("before", model), ("after", adapted)):
+            row[name] = float((measure(m, s.x[others], s.y[others])["correct"] & s.one[others]).mean())
+        row["mnist_after"] = measure(adapted, x_test, y_test)["accuracy"]
+        rows.append(row)
+    before, after = np.mean([r["before"] for r in rows]), np.mean([r["after"] for r in rows])
+    return {"rows": rows, "before": float(before), "after": float(after),
+            "errors_gone": float(1 - (1 - after) / (1 - before)) if before < 1 else 0.0,
+            "mnist_after": float(np.mean([r["mnist_after"] for r in rows])),
+            "mnist_after_min": float(np.min([r["mnist_after"] for r in rows])),
+            "seconds_p50": float(np.median(seconds[1:] or seconds)), "first_seconds": seconds[0]}
+
+
+def epoch_seconds() -> float:
+    """One plain training epoch of the reference network, in this process (its second epoch: compiled)."""
+    times = []
+    train(TrainConfig(epochs=2), on_epoch=lambda e, logs: times.append(time.perf_counter()))
+    return times[1] - times[0]
+
+
+def print_benchmark(model, part_name: str = "test", seed: int = 0) -> int:
+    f = adaptation_figures(model, part_name, seed)
+    print(f"Writer adaptation on the {part_name} writers with at least 3 of every digit ({len(f['rows'])}): "
+          "adapted on one page drawing of each digit, read on all the writer's other drawings")
+    print(f"{'writer':<28}{'drawings':>9}{'before':>9}{'after':>9}{'MNIST after':>13}")
+    for r in f["rows"]:
+        print(f"{r['writer']:<28}{r['drawings']:>9}{r['before']:>9.1%}{r['after']:>9.1%}{r['mnist_after']:>13.2%}")
+    print(f"{'mean per writer':<37}{f['before']:>9.1%}{f['after']:>9.1%}{f['mnist_after']:>13.2%}")
+    print(f"errors gone: {f['errors_gone']:.0%}; MNIST test after, lowest: {f['mnist_after_min']:.2%}")
+    print(f"one adaptation: p50 {f['seconds_p50']:.2f} s (the first, compiling: {f['first_seconds']:.2f} s); "
+          f"one plain training epoch in this run: {epoch_seconds():.2f} s")
+    return 0
