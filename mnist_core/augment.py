@@ -200,15 +200,26 @@ def _line(a, b, n: int = 12) -> np.ndarray:
 
 
 def with_slash(strokes: list[np.ndarray], rng: np.random.Generator) -> list[np.ndarray]:
-    """A 0 -> the same 0 with a slash through it, bottom left to top right: through the whole ring
-    and past it, or only inside it."""
+    """A 0 -> the same 0 with a stroke through it: half the time a slash bottom left to top right,
+    through the whole ring and past it or only inside it (Ø); else upright, from above the ring to
+    below it (φ, as on small narrow zeros), or across it, past both sides (θ)."""
     pts = np.concatenate(strokes)
     lo, hi = pts.min(axis=0), pts.max(axis=0)
-    size = hi - lo
-    inset = rng.uniform(0.05, 0.3, 2) * size  # how far in from the box's corners it starts and ends
-    reach = rng.uniform(-0.2, 0.2) * size[1]  # > 0: past the ring (as in Ø); < 0: stops inside it
-    start = np.array([lo[0] + inset[0], hi[1] + reach])
-    end = np.array([hi[0] - inset[1], lo[1] - reach])
+    size, mid = hi - lo, (lo + hi) / 2
+    kind = rng.random()
+    if kind < 0.5:
+        inset = rng.uniform(0.05, 0.3, 2) * size  # how far in from the box's corners it starts and ends
+        reach = rng.uniform(-0.2, 0.2) * size[1]  # > 0: past the ring (as in Ø); < 0: stops inside it
+        start = np.array([lo[0] + inset[0], hi[1] + reach])
+        end = np.array([hi[0] - inset[1], lo[1] - reach])
+    elif kind < 0.75:  # upright: top to bottom, past the ring by a tenth to a quarter of its height
+        lean = rng.uniform(-0.15, 0.15) * size[1]
+        start = np.array([mid[0] + lean, lo[1] - rng.uniform(0.1, 0.25) * size[1]])
+        end = np.array([mid[0] - lean, hi[1] + rng.uniform(0.1, 0.25) * size[1]])
+    else:  # across: left to right, past the ring by a sixth to a half of its height
+        tilt = rng.uniform(-0.1, 0.1) * size[1]
+        start = np.array([lo[0] - rng.uniform(0.15, 0.5) * size[1], mid[1] + tilt])
+        end = np.array([hi[0] + rng.uniform(0.15, 0.5) * size[1], mid[1] - tilt])
     return strokes + [_line(start, end)]
 
 
