@@ -39,7 +39,7 @@ if result.source == "shipped":
     st.info(f"Using the shipped model ({result.test_accuracy:.2%} on the MNIST test set). "
             "Train your own in the sidebar.", icon=":material/inventory_2:")
 else:
-    st.success(f"Using your model: {views.describe_config(result.config)} "
+    st.success(f"Using your model: {views.describe_model(result)} "
                f"({result.test_accuracy:.2%} on the MNIST test set).", icon=":material/model_training:")
 
 # The Draw tab always runs, so its canvas stays mounted (a drawing survives a look at another tab);

@@ -136,7 +136,9 @@ def prediction(page) -> str | None:
 
 def draw(page, strokes: list[np.ndarray], steps_per_segment: int = 1) -> None:
     """Draw strokes given in canvas pixels ((n, 2) arrays of x, y) with the mouse."""
-    box = page.locator("canvas.upper-canvas").bounding_box()
+    canvas = page.locator("canvas.upper-canvas")
+    canvas.scroll_into_view_if_needed()
+    box = canvas.bounding_box()
     # Hover first, as a hand does: the canvas's toolbar (invisible until hovered) covers the top
     # 2 rem of the canvas and slides up out of the way 0.2 s after the pointer enters.
     page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)

@@ -29,7 +29,7 @@ try:
 except ImportError:  # Windows: threads are still serialised by _thread_locks
     fcntl = None
 
-FORMAT = 10  # bump when what a cache entry holds, or how a config trains, changes
+FORMAT = 11  # bump when what a cache entry holds, or how a config trains, changes
 _thread_locks: dict[str, threading.Lock] = {}
 _thread_locks_guard = threading.Lock()
 
@@ -42,6 +42,8 @@ def cache_key(config: TrainConfig) -> str:
              (UNIPEN_DIR / handwriting.SUMS_FILE).read_text(), handwriting.split_key(),
              f"{augment.AS_DRAWN_VERSION}/{handwriting.RENDER_VERSION}/{HANDWRITING_COPIES}",
              keras.__version__, str(FORMAT)]
+    if config.adapted_to:  # the shipped model may be the base: a new one is another adapted model
+        parts.append((DEFAULT_MODEL_DIR / "model.json").read_text())
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:20]
 
 
@@ -99,10 +101,20 @@ def load_or_train(config: TrainConfig = TrainConfig(), cache_dir: str | Path | N
                 # Torn, truncated or foreign: discard it and train afresh.
                 meta_path.unlink(missing_ok=True)
                 model_path.unlink(missing_ok=True)
-        result = train(config, on_epoch=on_epoch)
+        if config.adapted_to:
+            from .adapt import adapted_result
+            result = adapted_result(config)
+        else:
+            result = train(config, on_epoch=on_epoch)
         result.extra["cache_path"] = str(model_path)
         write_entry(result, model_path, meta_path)
         return result
+
+
+def base_result(config: TrainConfig, cache_dir: str | Path | None = None) -> TrainResult:
+    """The model of config: the shipped one for its own settings, else load_or_train's."""
+    shipped = default_model()
+    return shipped if config == shipped.config else load_or_train(config, cache_dir)
 
 
 BUNDLE_FILES = ("model.keras", "model.json")

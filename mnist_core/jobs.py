@@ -25,6 +25,7 @@ KEEP_FINISHED = 8  # finished jobs kept (with their models); older ones are in t
 # Seconds an epoch takes before any has been measured in this process: plain, and with per-epoch
 # images (TrainConfig.new_images_each_epoch). Measured epochs replace them (see _measured).
 GUESS_EPOCH_SECONDS = {False: 1.0, True: 1.5}
+ADAPT_SECONDS = 1.0  # learning one person's handwriting (adapt.py), on a warm trainer
 
 
 class Cancelled(Exception):
@@ -99,6 +100,8 @@ class TrainingJob:
     def _expected_left(self) -> float:
         """Seconds of training still ahead of it, measured or guessed."""
         left = self.seconds_left()
+        if left is None and self.config.adapted_to:
+            return ADAPT_SECONDS
         if left is None:
             left = _measured[self.config.new_images_each_epoch] * (self.config.epochs - len(self.epochs))
         return left

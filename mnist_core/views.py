@@ -149,13 +149,17 @@ def drawings_summary(model, x: np.ndarray, y: np.ndarray) -> dict:
 
 
 def real_handwriting_line(extra: dict) -> str | None:
-    """The model's measured accuracy on held-out writers, in words; None if it was never measured."""
+    """The model's accuracy on the test writers, read as the page reads a drawing, in words with its
+    uncertainty; None if it was never measured so."""
     hw = extra.get("real_handwriting")
-    if not hw:
+    if not hw or hw.get("part") != "test":
         return None
     worst = int(np.argmin(hw["per_digit"]))
-    return (f"{hw['accuracy']:.1%} of {hw['drawings']:,} canvas drawings of real handwriting by {hw['writers']} "
-            f"people it never saw (weakest digit: {worst}, {hw['per_digit'][worst]:.0%})")
+    low, high = hw["interval"]
+    return (f"{hw['accuracy']:.1%} (95% interval {low:.1%}-{high:.1%}) of {hw['drawings']:,} drawings of "
+            f"{hw['digits']:,} real pen-written digits by {hw['writers']} people it never saw and no setting was "
+            f"chosen on, drawn on this canvas and read as this page reads yours (weakest digit: {worst}, "
+            f"{hw['per_digit'][worst]:.0%})")
 
 
 def handwriting_samples(pen, per_digit: int = 2, seed: int = 0) -> list[dict]:
@@ -168,3 +172,30 @@ def handwriting_samples(pen, per_digit: int = 2, seed: int = 0) -> list[dict]:
             strokes = [s * 72 + 12 for s in pen.strokes[i]]  # unit box -> 72 px, a 12 px margin
             out.append({"image": render(strokes, brush=6, side=96), "label": d, "writer": str(pen.writers[i])})
     return out
+
+
+def adaptation_report(base, adapted, x: np.ndarray, y: np.ndarray) -> dict:
+    """Before (base, a TrainResult) and after (adapted, its adapted TrainResult) on the person's saved
+    drawings x, y (oldest first), on MNIST's test set and on the test writers: {"rows": [{what, before,
+    after}], "learned_from", "since"}: the drawings saved after adapting (x[learned_from:]) measure it
+    fairly; the first learned_from were what it learned."""
+    n = adapted.extra["adapted"]["drawings"]
+    rows = []
+    for what, xs, ys in (("your drawings, all", x, y), ("your drawings saved since", x[n:], y[n:])):
+        if len(ys):
+            b, a = measure(base.model, xs, ys), measure(adapted.model, xs, ys)
+            rows.append({"what": f"{what} ({len(ys)})", "before": b["accuracy"], "after": a["accuracy"]})
+    rows.append({"what": "MNIST test set (10,000)", "before": base.test_accuracy, "after": adapted.test_accuracy})
+    hb, ha = base.extra.get("real_handwriting"), adapted.extra.get("real_handwriting")
+    if hb and ha and hb.get("part") == "test":
+        rows.append({"what": f"test writers ({ha['writers']} people, {ha['drawings']:,} drawings)",
+                     "before": hb["accuracy"], "after": ha["accuracy"]})
+    return {"rows": rows, "learned_from": n, "since": max(0, len(y) - n)}
+
+
+def describe_model(result) -> str:
+    """A model in words: its settings (describe_config), or "the shipped model, adapted to your handwriting"."""
+    adapted = result.extra.get("adapted")
+    if adapted and adapted.get("base_source") == "shipped":
+        return "the shipped model, adapted to your handwriting"
+    return describe_config(result.config)

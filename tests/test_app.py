@@ -11,6 +11,7 @@ from streamlit.testing.v1 import AppTest
 
 from mnist_core import TrainConfig, default_model
 from mnist_core.config import settings
+from mnist_core.handwriting import shipped_split
 from benchmarks.synthetic import TEMPLATES
 from mnist_core.strokes import render
 from mnist_core.jobs import get_job
@@ -62,9 +63,13 @@ def test_first_visit_shows_everything_with_the_shipped_model(at):
     assert (epochs.value, epochs.min, epochs.max) == (10, 1, 200)  # the config's own limits
     assert next(s for s in at.select_slider if s.label == "Batch size").value == 128
     assert [b for b in at.button if b.label == "Train"]
-    hw = default_model().extra["real_handwriting"]  # the figure kept with the model, shown under Draw
-    assert any(f"{hw['accuracy']:.1%} of 1,828 canvas drawings of real handwriting by 31 people it never saw"
-               in c.value for c in at.caption)
+    # The figure kept with the model, shown under Draw: the test writers', with its uncertainty.
+    hw = default_model().extra["real_handwriting"]
+    test = shipped_split().test
+    assert hw["part"] == "test" and hw["writers"] == len(set(test.writers.tolist())) and hw["digits"] == len(test)
+    assert any(f"{hw['accuracy']:.1%} (95% interval {hw['interval'][0]:.1%}-{hw['interval'][1]:.1%}) of "
+               f"{hw['drawings']:,} drawings of {hw['digits']:,} real pen-written digits by {hw['writers']} people it "
+               "never saw and no setting was chosen on" in c.value for c in at.caption)
     for f in settings():  # the sidebar offers the settings the config marks for the page, with its limits
         widgets = [w for kind in (at.number_input, at.select_slider, at.checkbox, at.slider) for w in kind
                    if w.label == f.metadata["label"]]
@@ -235,3 +240,33 @@ def test_a_bad_training_limit_on_the_server_is_a_message_not_a_traceback(at, mon
     assert not at.exception
     assert any("Cannot train: $MNIST_DRAW_TRAININGS must be a whole number" in e.value for e in at.error)
     assert get_job(TrainConfig(epochs=3)) is None  # nothing was queued
+
+
+def test_learn_my_handwriting_makes_an_adapted_model_mine_and_there_is_a_way_back(at):
+    from mnist_core import canvas_to_mnist
+    from mnist_core.user_drawings import Drawings
+    mine = Drawings(owner=at.session_state["who"])
+    for d in range(10):
+        mine.save(canvas_to_mnist(drawn(d)), d)
+    at.run()
+    learn = next(b for b in at.button if b.label == "Learn my handwriting")
+    learn.click()
+    at.run()
+    assert not at.exception
+    job = get_job(TrainConfig.from_dict({**default_model().config.to_dict(), "adapted_to": mine.fingerprint()}))
+    assert job is not None and job.done.wait(120) and job.error is None, job and job.error
+    at.run()
+    at.run()  # the progress fragment notices the finished job and reruns the page
+    assert not at.exception
+    assert any("Using your model: the shipped model, adapted to your handwriting" in s.value for s in at.success)
+    assert any("This model learned your handwriting** from your first 10 drawings" in m.value for m in at.markdown)
+    report = next(df.value for df in at.dataframe if "read right on" in df.value.columns)
+    assert list(report["read right on"])[:2] == ["your drawings, all (10)", "MNIST test set (10,000)"]
+    assert report["after"].iloc[0] == 1.0  # it reads the drawings it learned from
+    next(b for b in at.button if b.label == "Back to the model I had").click()
+    at.run()
+    assert any("Using the shipped model" in i.value for i in at.info)
+    # Nobody else's page changed: a new session still uses the shipped model.
+    other = AppTest.from_file(APP, default_timeout=120)
+    other.run()
+    assert any("Using the shipped model" in i.value for i in other.info)

@@ -293,3 +293,35 @@ def test_six_sessions_draw_while_one_retrains(server):
     p50 = lat[len(lat) // 2]
     print(f"\n6 sessions, one retraining: mouse-up to prediction p50 {p50:.0f} ms, max {lat[-1]:.0f} ms")
     assert proc.poll() is None  # the server stays up
+
+
+def test_learn_my_handwriting_from_ten_saved_drawings(browser, server):
+    """A person draws, corrects and saves one of each digit, presses "Learn my handwriting", and their
+    next drawing is read by their adapted model; another browser's page still uses the shipped one."""
+    from mnist_core.user_drawings import Drawings
+    me, other = (browser.new_context(viewport={"width": 1400, "height": 1000}) for _ in range(2))
+    page, theirs = me.new_page(), other.new_page()
+    for p in (page, theirs):
+        open_app(p, server[0])
+    rng = np.random.default_rng(11)
+    for digit in range(10):
+        draw_and_read(page, random_drawing(digit, rng)[0])
+        choose(page, "Correct label", str(digit))  # correct the label where the network got it wrong
+        page.wait_for_timeout(800)
+        page.get_by_role("button", name="Save drawing").click()
+        page.get_by_text(f"Mix in my drawings ({digit + 1} saved)").wait_for(timeout=30000)
+        reset_canvas(page)
+    mine = next(c["value"] for c in me.cookies() if c["name"] == "mnist_draw_id")
+    assert sorted(Drawings(server[3], owner=mine).arrays()[2].tolist()) == list(range(10))
+    page.get_by_role("button", name="Learn my handwriting").click()
+    page.get_by_text("Using your model: the shipped model, adapted to your handwriting").wait_for(timeout=60000)
+    page.get_by_text("This model learned your handwriting from your first 10 drawings").wait_for(timeout=30000)
+    shown, _ = draw_and_read(page, random_drawing(3, rng)[0])
+    assert shown in {str(d) for d in range(10)}
+    assert page.get_by_text("adapted to your handwriting").count() >= 1  # the next drawing was read by it
+    theirs.reload()
+    open_app(theirs, server[0])
+    assert theirs.get_by_text("Using the shipped model").count() == 1
+    assert no_exception(page) and no_exception(theirs)
+    me.close()
+    other.close()

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pandas as pd
 import streamlit as st
 from streamlit_drawable_canvas import st_canvas
 
 from mnist_core import canvas_to_digits, predict_proba, views
 from mnist_core.cache import cache_key
+from mnist_core.jobs import start_training
 from mnist_core.model import deskews
 from mnist_core.user_drawings import Drawings, DrawingsError, to_npz
 
-from .identity import is_teacher, my_drawings, teacher_token
-from .state import model_in_use, shipped
+from .identity import is_teacher, my_drawings, teacher_token, who
+from .state import base_model, model_in_use, shipped
 
 
 def draw_tab(result):
@@ -113,6 +116,7 @@ def your_drawings(result):
             f"and {result.test_accuracy:.2%} of the MNIST test set; the shipped model reads "
             f"{base['correct']}/{base['total']} and {shipped().test_accuracy:.2%}. Drawings saved before this "
             "training were in its training data, so only new ones measure it fairly.")
+    learn_my_handwriting(result, dy)
     gallery = st.columns(12)
     for i, (img, lab, pred) in enumerate(list(zip(dx, dy, acc["predicted"]))[-12:]):
         gallery[i].image(views.pixel_view(img, 2), caption=f"{lab}" + ("" if lab == pred else f" (read {pred})"))
@@ -124,6 +128,40 @@ def your_drawings(result):
         if st.button("Yes, delete them", type="primary"):
             my_drawings().delete()
             st.rerun()
+
+
+def learn_my_handwriting(result, dy):
+    """The button that adapts the model in use to this person's drawings, and what adapting did."""
+    config = result.config
+    if config.adapted_to:
+        base = base_model(config.base)
+        _, dx, dy = my_drawings().arrays()
+        report = views.adaptation_report(base, result, dx, dy)
+        st.markdown(f"**This model learned your handwriting** from your first {report['learned_from']} drawings "
+                    f"(adapted from {'the shipped model' if base.source == 'shipped' else 'your model'}). Before → "
+                    "after:")
+        st.dataframe(pd.DataFrame(report["rows"]).rename(columns={"what": "read right on"}), hide_index=True,
+                     column_config={k: st.column_config.NumberColumn(format="percent") for k in ("before", "after")})
+        st.caption("It learned from those drawings, so they flatter it: only drawings saved since measure it "
+                   f"fairly ({report['since']} so far). Save more and press the button again to learn from them too.")
+    two_digits = len(set(dy.tolist())) >= 2
+    a, b = st.columns([1, 1])
+    if a.button("Learn my handwriting", type="primary", disabled=not two_digits,
+                help="Fine-tunes a copy of the model in use on your saved drawings (about a second), mixed with "
+                     "MNIST so it forgets nothing, and makes it your model: nobody else's page changes. "
+                     + ("" if two_digits else "Save drawings of at least two different digits first.")):
+        try:
+            adapted = dataclasses.replace(config.base, adapted_to=my_drawings().fingerprint())
+            start_training(adapted, who())
+        except (ValueError, DrawingsError) as e:
+            st.error(f"Cannot learn your handwriting: {e}")
+        else:
+            st.session_state["before_adapting"] = config if result.source != "shipped" else None
+            st.session_state["pending"] = adapted
+            st.rerun()  # the sidebar shows the progress, then makes it the model in use
+    if config.adapted_to and b.button("Back to the model I had"):
+        st.session_state["config"] = st.session_state.pop("before_adapting", None)
+        st.rerun()
 
 
 def class_drawings():

@@ -77,7 +77,9 @@ def sidebar():
 
 def _progress(job):
     """A queued job's place and wait, or a running one's epochs; either way a Cancel button."""
-    if job.state == "queued":
+    if job.config.adapted_to and job.state == "running":
+        st.progress(0.5, text="Learning your handwriting…")
+    elif job.state == "queued":
         place, wait = job.position, job.seconds_to_start()
         if place is not None:
             st.progress(0.0, text=f"Waiting for a free slot: number {place} in the queue, about {wait:.0f} s "

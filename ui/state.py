@@ -36,6 +36,11 @@ def cached_model(config: TrainConfig):
     return load_or_train(config)
 
 
+def base_model(config: TrainConfig):
+    """The model of config: the shipped one for its own settings, else the cache's."""
+    return shipped() if config == shipped().config else cached_model(config)
+
+
 def model_key(result) -> str:
     """What the page's caches key a model by: its settings' cache key and where it came from."""
     return cache_key(result.config) + result.source

@@ -1,0 +1,94 @@
+"""Learn one person's handwriting: a copy of a model fine-tuned on the drawings they saved.
+
+A few drawings with their right labels, seen many times over, each time freshly distorted, mixed
+with MNIST's digits so that the network forgets nothing of everyone else's handwriting; a short run
+at a low learning rate, on a compiled trainer kept warm between adaptations (see train._Trainer).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .augment import augment_batch
+from .config import TrainConfig
+from .data import load_mnist
+from .model import build_model, deskews
+
+STEPS = 120  # weight updates: one compiled shape, so every adaptation reuses the trainer
+BATCH = 128
+MINE = 32  # of each batch, the person's drawings (distorted afresh each time); the rest MNIST's
+LEARNING_RATE = 3e-4
+
+
+def _checked(x, y) -> tuple[np.ndarray, np.ndarray]:
+    x, y = np.asarray(x), np.asarray(y)
+    if x.ndim != 3 or x.shape[1:] != (28, 28) or x.dtype != np.uint8:
+        raise ValueError(f"drawings must be (n, 28, 28) uint8 images, got {x.shape} {x.dtype}")
+    if y.ndim != 1 or len(y) != len(x):
+        raise ValueError(f"labels must be (n,) with one label per drawing, got {y.shape} for {len(x)} drawings")
+    if len(y) == 0:
+        raise ValueError("no drawings to learn from: save some drawings with their right labels first")
+    if not np.issubdtype(y.dtype, np.integer) or y.min() < 0 or y.max() > 9:
+        raise ValueError("labels must be digits 0-9")
+    if len(np.unique(y)) < 2:
+        raise ValueError(f"all the drawings are {int(y[0])}s: save drawings of at least two digits, so that the "
+                         "network learns how you write each rather than to answer one digit")
+    return x, y.astype(np.int32)
+
+
+def model_config(model) -> TrainConfig:
+    """The TrainConfig whose build_model has model's layers (deskew, dropout)."""
+    rates = [layer.rate for layer in model.layers if hasattr(layer, "rate")]
+    return TrainConfig(deskew=deskews(model), dropout=float(rates[0]) if rates else 0.0)
+
+
+def adapt(model, x, y, seed: int = 0, data=None):
+    """A new keras.Model: model fine-tuned on a person's drawings x ((n, 28, 28) uint8, as canvas_to_mnist
+    returns them, times 255) with labels y ((n,) digits); model itself is unchanged. A ValueError says
+    what is wrong with bad input (no drawings, one digit only, wrong shapes)."""
+    from .train import _as_tensors, _give_back, _pool_key, _take_trainer
+    x, y = _checked(x, y)
+    (x_mnist, y_mnist), _ = data if data is not None else load_mnist()
+    rng = np.random.default_rng(seed)
+    mine = rng.integers(len(y), size=STEPS * MINE)
+    theirs = rng.integers(len(y_mnist), size=STEPS * (BATCH - MINE))
+    images = augment_batch(np.concatenate([x[mine], x_mnist[theirs]]), rng)  # (STEPS * BATCH, 28, 28)
+    labels = np.concatenate([y[mine], y_mnist[theirs]])
+    # Batch k: MINE of the person's then the rest MNIST's, shuffled within the batch.
+    order = np.concatenate([np.arange(STEPS * MINE).reshape(STEPS, MINE),
+                            STEPS * MINE + np.arange(STEPS * (BATCH - MINE)).reshape(STEPS, -1)], axis=1)
+    order = rng.permuted(order, axis=1).astype(np.int32)
+    config = model_config(model)
+    # Fine-tuned without dropout: a short run needs every unit, and so it runs compiled (XLA) and kept warm.
+    plain = TrainConfig(deskew=config.deskew, batch_size=BATCH)
+    key = _pool_key(plain, STEPS)
+    trainer = _take_trainer(plain, key)
+    trainer.start(model.get_weights(), LEARNING_RATE)
+    trainer.epoch(_as_tensors(images, labels), order)
+    adapted = build_model(config)
+    adapted.set_weights(trainer.model.get_weights())
+    _give_back(key, trainer)
+    return adapted
+
+
+def adapted_result(config: TrainConfig, drawings=None):
+    """The TrainResult of config.adapted_to: the model of config.base (see cache.base_result) adapted to
+    the saved drawings with that fingerprint (drawings: a user_drawings.Drawings, default everyone's),
+    measured afresh on MNIST's test set and the test writers. Its history is the base's training's."""
+    import time
+
+    from .cache import base_result
+    from .evaluate import measure
+    from .handwriting import real_handwriting_figures
+    from .train import TrainResult
+    from .user_drawings import Drawings
+    start = time.perf_counter()
+    base = base_result(config.base)
+    x, y = (drawings if drawings is not None else Drawings()).for_training(config.adapted_to)
+    model = adapt(base.model, x, y)
+    _, (x_test, y_test) = load_mnist()
+    m = measure(model, x_test, y_test)
+    extra = {"adapted": {"drawings": int(len(y)), "base_source": base.source, "base_test_accuracy": base.test_accuracy,
+                         "base_real_handwriting": base.extra.get("real_handwriting")},
+             "real_handwriting": real_handwriting_figures(model)}
+    return TrainResult(model, config, base.history, m["loss"], m["accuracy"], time.perf_counter() - start, extra=extra)
