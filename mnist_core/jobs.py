@@ -21,7 +21,8 @@ from .config import TrainConfig
 from .train import TrainResult
 
 LIMIT_ENV = "MNIST_DRAW_TRAININGS"  # how many trainings may run at once; see limit()
-KEEP_FINISHED = 8  # finished jobs kept (with their models); older ones are in the disk cache anyway
+KEEP_FINISHED = 8  # finished jobs kept (with their models) once their owners have taken them (see collect)
+KEEP_UNCOLLECTED = 64  # finished jobs kept at most, taken or not: a bound on memory (~2 MB a model)
 # Seconds an epoch takes before any has been measured in this process: plain, and with per-epoch
 # images (TrainConfig.new_images_each_epoch). Measured epochs replace them (see _measured).
 GUESS_EPOCH_SECONDS = {False: 1.0, True: 1.5}
@@ -61,6 +62,7 @@ class TrainingJob:
     finished: float | None = None
     done: threading.Event = field(default_factory=threading.Event)
     owners: set[str] = field(default_factory=set)  # who asked for it and has not withdrawn
+    collected: bool = False  # an owner's page has taken its outcome
 
     @property
     def running(self) -> bool:
@@ -128,6 +130,10 @@ class TrainingJob:
                 self.done.set()
         return True
 
+    def collect(self) -> None:
+        """An owner's page has taken the finished job's outcome: it may be forgotten from now on."""
+        self.collected = True
+
     def _on_epoch(self, epoch: int, logs: dict) -> None:
         seconds = time.monotonic() - (self.started or time.monotonic())
         _measured[self.config.new_images_each_epoch] = seconds / epoch
@@ -150,6 +156,7 @@ class TrainingJob:
                 _running.remove(self)
                 self.finished = time.monotonic()
                 self.done.set()
+                _jobs[self.config] = _jobs.pop(self.config)  # finished jobs stand in order of finishing
                 _forget_finished()
                 _start_next()
 
@@ -171,10 +178,13 @@ def _start_next() -> None:
 
 
 def _forget_finished() -> None:
-    """Keep the KEEP_FINISHED latest finished jobs, oldest dropped first (called with _guard held): when
-    a job finishes, not only at the next request, or 30 trainings asked for at once all stay."""
-    finished = [c for c, j in _jobs.items() if not j.running]
-    for c in finished[:max(0, len(finished) - KEEP_FINISHED)]:
+    """Forget finished jobs beyond KEEP_FINISHED, those that finished first going first, but none that its
+    owners' pages have not taken yet (up to KEEP_UNCOLLECTED): 30 trainings asked for at once and finishing
+    in any order each reach their owner. Called with _guard held, whenever a job finishes."""
+    finished = [c for c, j in _jobs.items() if not j.running]  # in order of finishing
+    taken = [c for c in finished if _jobs[c].collected][:max(0, len(finished) - KEEP_FINISHED)]
+    left = [c for c in finished if c not in taken]
+    for c in taken + left[:max(0, len(left) - KEEP_UNCOLLECTED)]:
         del _jobs[c]
 
 

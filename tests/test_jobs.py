@@ -100,7 +100,10 @@ def test_the_limit_comes_from_the_environment_or_the_cores(monkeypatch):
     monkeypatch.setenv(jobs.LIMIT_ENV, "3")
     assert jobs.limit() == 3
     monkeypatch.delenv(jobs.LIMIT_ENV)
-    assert jobs.limit() >= 1
+    monkeypatch.setattr(jobs.os, "sched_getaffinity", lambda pid: set(range(6)), raising=False)
+    assert jobs.limit() == 3  # one per two cores
+    monkeypatch.setattr(jobs.os, "sched_getaffinity", lambda pid: {0}, raising=False)
+    assert jobs.limit() == 1  # at least one
     for bad in ("0", "two"):
         monkeypatch.setenv(jobs.LIMIT_ENV, bad)
         with pytest.raises(ValueError, match=jobs.LIMIT_ENV):
@@ -130,3 +133,17 @@ def test_a_training_does_its_maths_at_a_lower_priority_than_the_page(small_train
     used = {nice: max(0, ticks - before.get(nice, 0)) for nice, ticks in after.items()}
     background = used.get(process.BACKGROUND_NICE, 0)
     assert background > 0 and background >= 0.8 * sum(used.values()), used
+
+
+def test_thirty_owners_each_get_their_model_whatever_order_the_trainings_finish_in(monkeypatch, small_training):
+    """30 people press Train at once with settings of their own; the early ones train longest, so the
+    trainings finish in an order unlike the order asked. Each page then takes its own outcome."""
+    monkeypatch.setenv(jobs.LIMIT_ENV, "3")
+    started = [start_training(config(300 + k, epochs=4 if k < 6 else 1), owner=f"person {k}") for k in range(30)]
+    finish(*started)
+    finished = sorted(started, key=lambda j: j.finished)
+    assert finished != started  # the premise: they finished in another order
+    for k, job in enumerate(started):  # each person's page, later, in the order they asked
+        mine = jobs.get_job(job.config)
+        assert mine is job and mine.state == "done" and f"person {k}" in mine.owners, k
+        mine.collect()

@@ -9,17 +9,25 @@ from mnist_core.jobs import start_training
 from mnist_core.train import TrainResult
 
 
-def test_finished_jobs_are_bounded(small_training, monkeypatch):
+def test_finished_jobs_are_bounded_once_their_owners_took_them(small_training, monkeypatch):
     from mnist_core import jobs
     monkeypatch.setattr(jobs, "KEEP_FINISHED", 1)  # the rule, not the number, is under test
-    started = [start_training(TrainConfig(epochs=1, batch_size=2048, seed=100 + k))
-               for k in range(jobs.KEEP_FINISHED + 3)]
+    started = [start_training(TrainConfig(epochs=1, batch_size=2048, seed=100 + k)) for k in range(4)]
     for job in started:
         assert job.done.wait(300) and job.error is None
-    with jobs._guard:  # held by a job from finishing until it has tidied up: no further request needed
-        kept = [c for c in jobs._jobs if c.seed >= 100]
-    assert len(kept) == jobs.KEEP_FINISHED and started[0].config not in jobs._jobs  # the oldest went
-    assert load_or_train(started[0].config).source == "cache"  # its model is still on disk
+    with jobs._guard:
+        assert all(job.config in jobs._jobs for job in started)  # nobody took them yet: all kept
+    for job in started:
+        job.collect()
+    finish(start_training(TrainConfig(epochs=1, batch_size=2048, seed=99)))  # a further job finishes
+    with jobs._guard:  # held by a job from finishing until it has tidied up
+        kept = [c for c in jobs._jobs if c.seed in range(99, 104)]
+    assert kept == [TrainConfig(epochs=1, batch_size=2048, seed=99)]  # the taken ones went, the untaken stayed
+    assert load_or_train(started[0].config).source == "cache"  # their models are still on disk
+
+
+def finish(job):
+    assert job.done.wait(300) and job.error is None
 
 
 def test_a_cached_model_that_would_run_code_is_refused_and_retrained(tmp_path, small_training):

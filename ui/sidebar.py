@@ -6,6 +6,7 @@ import streamlit as st
 
 from mnist_core import TrainConfig
 from mnist_core.config import settings
+from mnist_core.cache import is_cached
 from mnist_core.jobs import get_job, limit, start_training
 from mnist_core.user_drawings import DrawingsError
 
@@ -54,12 +55,17 @@ def sidebar():
     @st.fragment(run_every=1.0 if job is not None and job.running else None)
     def training_progress():
         job = get_job(pending) if pending is not None else None
-        if job is None:
+        if job is None:  # finished and forgotten (another owner took it): its model is in the cache
+            if pending is not None:
+                st.session_state["pending"] = None
+                st.session_state["config"] = pending if is_cached(pending) else st.session_state.get("config")
+                st.rerun()
             return
         if job.running:
             _progress(job)
             return
         st.session_state["pending"] = None
+        job.collect()
         if job.state == "cancelled":
             st.session_state["train_note"] = "Training cancelled; the current model stays in use."
         elif job.error:
