@@ -88,6 +88,20 @@ def _entry_paths(config: TrainConfig, cache_dir: str | Path | None) -> tuple[str
     return key, folder / f"{key}.keras", folder / f"{key}.json"
 
 
+def is_cached(config: TrainConfig, cache_dir: str | Path | None = None) -> bool:
+    """Whether the cache holds an entry for config (written whole: see write_entry)."""
+    return _entry_paths(config, cache_dir)[2].exists()
+
+
+def load_cached(config: TrainConfig, cache_dir: str | Path | None = None) -> TrainResult:
+    """The cached model for config; a LookupError if there is no sound one (this trains nothing)."""
+    key, model_path, meta_path = _entry_paths(config, cache_dir)
+    try:
+        return read_entry(model_path, meta_path, "cache")
+    except Exception as e:
+        raise LookupError(f"no sound cached model for these settings ({type(e).__name__})") from None
+
+
 def load_or_train(config: TrainConfig = TrainConfig(), cache_dir: str | Path | None = None,
                   on_epoch: OnEpoch | None = None) -> TrainResult:
     """The cached model for config if there is a sound one, else train it and cache it."""

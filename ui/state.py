@@ -10,7 +10,7 @@ import streamlit as st
 
 from mnist_core import TrainConfig, default_model, load_mnist
 from mnist_core import views
-from mnist_core.cache import cache_key, load_or_train
+from mnist_core.cache import cache_key, load_cached
 from mnist_core.evaluate import confusion
 from mnist_core.handwriting import load_handwriting
 from mnist_core.jobs import get_job
@@ -33,7 +33,7 @@ def shipped():
 
 @st.cache_resource(show_spinner="Loading the model from the cache…", max_entries=8)
 def cached_model(config: TrainConfig):
-    return load_or_train(config)
+    return load_cached(config)  # never trains here: training runs in the queue, within its limit
 
 
 def base_model(config: TrainConfig):
@@ -78,9 +78,10 @@ def model_in_use():
         return job.result
     try:
         return cached_model(config)
-    except Exception as e:  # a cache gone bad and no way to retrain: keep the page working
+    except Exception as e:  # gone from the cache, or damaged: keep the page working, say how to get it back
         st.session_state["config"] = None
-        st.error(f"Could not load the trained model ({e}); using the shipped one.")
+        st.error(f"Could not load your trained model ({e}); using the shipped one. Press Train with the same "
+                 "settings to train it again.")
         return shipped()
 
 
