@@ -141,8 +141,10 @@ class Drawings:
         A config names drawings by their fingerprint only, so seen as everyone's, the set may be any
         one owner's (with or without the unowned rows) or everyone's."""
         views = [self]
-        if self.owner is None:
+        if self.owner is None:  # each owner's, with and without the unowned rows; the unowned alone (a
+            # teacher who saved none of their own)
             views += [Drawings(self.path, o, u) for o in self.owners() if o != UNOWNED for u in (False, True)]
+            views.append(Drawings(self.path, UNOWNED))
         for view in views:
             _, x, y = view.arrays()
             if len(y) and fingerprint_of(x, y) == fingerprint:

@@ -57,13 +57,15 @@ def teacher_token() -> str:
 
 
 def is_teacher() -> bool:
-    """Whether this session typed the server's teacher token (see class_view)."""
+    """Whether this session typed the server's teacher token (see class_view). Compared as UTF-8 bytes:
+    compare_digest refuses str with non-ASCII characters."""
     token = teacher_token()
-    return bool(token) and hmac.compare_digest(st.session_state.get("teacher_token", ""), token)
+    typed = st.session_state.get("teacher_token") or ""
+    return bool(token) and hmac.compare_digest(typed.encode(), token.encode())
 
 
 def my_drawings() -> Drawings:
-    """This person's drawings. Rows saved before drawings had owners belong to the teacher when one is
-    configured, else to every browser on the server's own machine (whoever started it)."""
-    local = st.context.ip_address is None  # Streamlit reports no address for localhost
-    return Drawings(owner=who(), with_unowned=is_teacher() or (not teacher_token() and local))
+    """This person's drawings. Rows saved before drawings had owners belong to the teacher alone (with the
+    server's token): never to a browser for where it connects from, since behind a proxy or tunnel on the
+    server's machine every visitor looks local (the CLI sees every drawing: export-drawings)."""
+    return Drawings(owner=who(), with_unowned=is_teacher())
