@@ -75,6 +75,8 @@ class TrainConfig:
     def __post_init__(self):
         for f in dataclasses.fields(self):
             _check(f, getattr(self, f.name))
+            if f.type == "float":  # dropout=0 is dropout=0.0: one config, one job and one cache key
+                object.__setattr__(self, f.name, float(getattr(self, f.name)))
 
     @property
     def new_images_each_epoch(self) -> bool:

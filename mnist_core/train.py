@@ -252,25 +252,27 @@ def train(config: TrainConfig = TrainConfig(), on_epoch: OnEpoch | None = None, 
     model = build_model(config)  # the result, with the seed's initial weights
     history: dict[str, list[float]] = {}
     trainer = key = None
-    for epoch, tensors in enumerate(epochs, 1):
-        order = _order(int(tensors[1].shape[0]), config.batch_size, rng)
-        if trainer is None:
-            key = _pool_key(config, len(order))
-            trainer = _take_trainer(config, key)
-            trainer.start(model.get_weights())
-        logs = trainer.epoch(tensors, order)
-        # Measured after every epoch, watched and never used to steer training, so overfitting shows as it grows.
-        for name, data in (("val_", validation), ("test_", test)):
-            if data is not None:
-                m = measure(trainer.model, *data)
-                logs[name + "loss"], logs[name + "accuracy"] = m["loss"], m["accuracy"]
-        for k, v in logs.items():
-            history.setdefault(k, []).append(v)
-        if on_epoch is not None:
-            on_epoch(epoch, logs)
-    model.set_weights(trainer.model.get_weights())
-    if key is not None:  # at rest for the next training of its shape
-        _give_back(key, trainer)
+    try:
+        for epoch, tensors in enumerate(epochs, 1):
+            order = _order(int(tensors[1].shape[0]), config.batch_size, rng)
+            if trainer is None:
+                key = _pool_key(config, len(order))
+                trainer = _take_trainer(config, key)
+                trainer.start(model.get_weights())
+            logs = trainer.epoch(tensors, order)
+            # Measured after every epoch, watched and never used to steer training, so overfitting shows as it grows.
+            for name, data in (("val_", validation), ("test_", test)):
+                if data is not None:
+                    m = measure(trainer.model, *data)
+                    logs[name + "loss"], logs[name + "accuracy"] = m["loss"], m["accuracy"]
+            for k, v in logs.items():
+                history.setdefault(k, []).append(v)
+            if on_epoch is not None:
+                on_epoch(epoch, logs)  # may raise to cancel the training
+        model.set_weights(trainer.model.get_weights())
+    finally:  # at rest for the next training of its shape, however this one ended (start() resets it)
+        if key is not None:
+            _give_back(key, trainer)
     # Test: the last epoch's figures, and real handwriting by writers that never trained.
     seconds = time.perf_counter() - start
     extra["real_handwriting"] = real_handwriting_figures(model)

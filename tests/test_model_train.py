@@ -241,3 +241,29 @@ def test_a_compiled_trainer_is_reused_and_the_same_settings_still_give_the_same_
     for seed in (73, 74):  # one epoch each: the reused trainer ends each at the same step count
         result = train(TrainConfig(epochs=1, batch_size=500, seed=seed), data=small)
         assert result.test_accuracy == measure(result.model, x_test[:500], y_test[:500])["accuracy"]
+
+
+@pytest.mark.parametrize("ending", ["cancelled", "failed"])
+def test_a_training_that_does_not_finish_gives_its_compiled_trainer_back(mnist, ending):
+    """A cancelled or failed training leaves its compiled trainer at rest for the next one (a new one
+    costs ~1.5 s and ~15 MB that TensorFlow never gives back)."""
+    from mnist_core.train import _resting, train
+    (x, y), (x_test, y_test) = mnist
+    small = ((x[:2000], y[:2000]), (x_test[:500], y_test[:500]))
+    shape = (False, 400, 5)
+    _resting.pop(shape, None)
+
+    def stop(epoch, logs):
+        raise (KeyboardInterrupt if ending == "cancelled" else RuntimeError)(f"{ending} after epoch {epoch}")
+    with pytest.raises((KeyboardInterrupt, RuntimeError)):
+        train(TrainConfig(epochs=3, batch_size=400, seed=81), on_epoch=stop, data=small)
+    assert len(_resting.get(shape, [])) == 1
+    trainer = _resting[shape][0]
+    train(TrainConfig(epochs=1, batch_size=400, seed=82), data=small)
+    assert _resting[shape] == [trainer]  # the next training of its shape took it, and gave it back
+
+
+@pytest.mark.parametrize("a, b", [(dict(dropout=0), dict()), (dict(dropout=0, as_drawn=0, real_handwriting=0), dict()),
+                                  (dict(dropout=1 / 5), dict(dropout=0.2))])
+def test_equal_configs_have_one_cache_key(a, b):
+    assert TrainConfig(**a) == TrainConfig(**b) and cache_key(TrainConfig(**a)) == cache_key(TrainConfig(**b))
