@@ -2,11 +2,11 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-$(shell cksum < pyproject.toml | cut -d' ' -f1)
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml requirements.lock | cksum | cut -d' ' -f1)
 CHROMIUM ?= /usr/bin/chromium
 export CHROMIUM
 
-.PHONY: run test bench setup browser
+.PHONY: run test bench setup browser lock
 
 run: $(STAMP)
 	$(BIN)/streamlit run app.py
@@ -19,13 +19,21 @@ bench: $(STAMP) browser
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml
+# The versions the tests passed with (requirements.lock), then the project itself.
+$(STAMP): pyproject.toml requirements.lock
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "MNIST Draw needs Python 3.11 or later; set PYTHON=python3.11 or newer")'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e ".[test]"
+	$(BIN)/python -m pip install -q -r requirements.lock
+	$(BIN)/python -m pip install -q --no-deps -e .
 	rm -f $(VENV)/.installed-*
 	touch $@
+
+# Refresh requirements.lock from pyproject.toml's ranges (every platform's pins, by uv), then run make test.
+lock:
+	$(PYTHON) -m venv .lock-tools && .lock-tools/bin/python -m pip install -q uv
+	.lock-tools/bin/uv pip compile pyproject.toml --extra test --universal --python-version 3.11 -q -o requirements.lock
+	rm -rf .lock-tools
 
 # The browser tests drive Debian's Chromium (Playwright's own browser download needs the network).
 browser:

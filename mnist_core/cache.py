@@ -7,16 +7,17 @@ processes) train it once: the others wait, then load what the first one wrote.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import hashlib
 import io
 import json
+import os
 import tempfile
 import threading
 import zipfile
 from pathlib import Path
 
+import filelock
 import keras
 
 from .config import TrainConfig
@@ -24,14 +25,7 @@ from . import augment, data, handwriting, paths
 from .paths import DEFAULT_MODEL_DIR, MNIST_DIR, UNIPEN_DIR, atomic_write_bytes
 from .train import HANDWRITING_COPIES, OnEpoch, TrainResult, train
 
-try:
-    import fcntl
-except ImportError:  # Windows: threads are still serialised by _thread_locks
-    fcntl = None
-
 FORMAT = 11  # bump when what a cache entry holds, or how a config trains, changes
-_thread_locks: dict[str, threading.Lock] = {}
-_thread_locks_guard = threading.Lock()
 
 
 def cache_key(config: TrainConfig) -> str:
@@ -47,20 +41,10 @@ def cache_key(config: TrainConfig) -> str:
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:20]
 
 
-@contextlib.contextmanager
-def _locked(folder: Path, key: str):
-    with _thread_locks_guard:
-        tlock = _thread_locks.setdefault(key, threading.Lock())
-    with tlock:
-        if fcntl is None:
-            yield
-            return
-        with open(folder / f"{key}.lock", "a") as f:
-            fcntl.flock(f, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(f, fcntl.LOCK_UN)
+def _locked(folder: Path, key: str) -> filelock.FileLock:
+    """The lock of one cache key, across threads and processes (and machines sharing the folder, where
+    its file system locks)."""
+    return filelock.FileLock(folder / f"{key}.lock")
 
 
 def read_entry(model_path: Path, meta_path: Path, source: str) -> TrainResult:
@@ -73,7 +57,7 @@ def read_entry(model_path: Path, meta_path: Path, source: str) -> TrainResult:
 def write_entry(result: TrainResult, model_path: Path, meta_path: Path) -> None:
     """Model first, then metadata: an entry counts only once its .json exists."""
     model_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = model_path.with_name(f".{model_path.stem}.{threading.get_ident()}.tmp.keras")
+    tmp = model_path.with_name(f".{model_path.stem}.{os.getpid()}.{threading.get_ident()}.tmp.keras")
     try:
         result.model.save(tmp)
         tmp.replace(model_path)

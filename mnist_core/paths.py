@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import io
 import os
-import sys
 import tempfile
 from pathlib import Path
 from typing import Callable
@@ -22,18 +21,10 @@ CACHE_ENV = "MNIST_DRAW_CACHE_DIR"
 
 
 def user_dir(kind: str) -> Path:
-    """This app's folder in the platform's per-user "cache" or "data" place."""
-    # Plain platform conventions; a few lines do not justify a dependency (platformdirs).
-    cache = kind == "cache"
-    if sys.platform == "win32":
-        var, fallback = ("LOCALAPPDATA", "AppData/Local") if cache else ("APPDATA", "AppData/Roaming")
-        base = Path(os.environ.get(var) or Path.home() / fallback)
-    elif sys.platform == "darwin":
-        base = Path.home() / "Library" / ("Caches" if cache else "Application Support")
-    else:
-        var, fallback = ("XDG_CACHE_HOME", ".cache") if cache else ("XDG_DATA_HOME", ".local/share")
-        base = Path(os.environ.get(var) or Path.home() / fallback)
-    return base / "mnist-draw"
+    """This app's folder in the platform's per-user "cache" or "data" place (XDG's on Linux)."""
+    import platformdirs
+    where = platformdirs.user_cache_dir if kind == "cache" else platformdirs.user_data_dir
+    return Path(where("mnist-draw", appauthor=False))
 
 
 def cache_dir() -> Path:
