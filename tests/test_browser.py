@@ -88,6 +88,7 @@ TABS = [("1 · The data", "Sample training digits"), ("2 · The network", "Compi
 
 
 def test_each_tab_shows_its_content_when_opened(page):
+    assert page.get_by_role("button", name="Deploy").count() == 0  # the class sees no developer's toolbar
     for tab, shows in TABS:
         assert page.get_by_text(shows).count() == 0  # only the open tab runs and is sent
         page.get_by_role("tab", name=tab).click()
