@@ -8,6 +8,9 @@ so the stroke is first brought to MNIST's typical width.
 
 from __future__ import annotations
 
+import io
+import struct
+
 import numpy as np
 from PIL import Image, ImageFilter
 from scipy import ndimage
@@ -105,10 +108,35 @@ def _normalise_stroke(img: Image.Image) -> Image.Image:
     return img
 
 
+MAX_SIDE = 2048  # px: the page's canvas is 560x280 (x3 on the densest screens); a larger image is no drawing
+MAX_PNG_BYTES = 2_000_000  # a canvas drawing's PNG is tens of kB
+
+
+def canvas_png(data: bytes) -> np.ndarray:
+    """The PNG the canvas sent -> (H, W, C) uint8, refused with a ValueError before decoding if it is
+    larger than a canvas drawing can be (bytes or pixels), or not a PNG."""
+    if len(data) > MAX_PNG_BYTES:
+        raise ValueError(f"the drawing's image is {len(data) / 1e6:.1f} MB, more than a canvas drawing "
+                         f"({MAX_PNG_BYTES / 1e6:.0f} MB at most)")
+    if len(data) < 24 or data[:8] != b"\x89PNG\r\n\x1a\n":
+        raise ValueError("the drawing's image is not a PNG")
+    width, height = struct.unpack(">II", data[16:24])  # the IHDR chunk, first after the signature
+    if not (0 < width <= MAX_SIDE and 0 < height <= MAX_SIDE):
+        raise ValueError(f"the drawing's image is {width}x{height} px, larger than a canvas ({MAX_SIDE} px a side at most)")
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            return np.asarray(img.convert("RGBA") if img.mode == "P" else img)
+    except (OSError, ValueError, SyntaxError) as e:
+        raise ValueError(f"the drawing's image cannot be read ({e})") from None
+
+
 def _checked_ink(image) -> np.ndarray:
     """A canvas of any convention, checked -> (H, W) float32 ink in [0, 1] (see _to_ink)."""
     if not isinstance(image, np.ndarray):
         raise TypeError(f"image must be a numpy array, got {type(image).__name__}")
+    if image.ndim >= 2 and max(image.shape[:2]) > MAX_SIDE:
+        raise ValueError(f"image is {image.shape[1]}x{image.shape[0]} px, larger than a canvas "
+                         f"({MAX_SIDE} px a side at most)")
     if image.ndim not in (2, 3) or image.ndim == 3 and image.shape[2] not in (1, 3, 4):
         raise ValueError(f"image must be shaped (H, W), (H, W, 3) or (H, W, 4), got {image.shape}")
     if image.shape[0] < 1 or image.shape[1] < 1:

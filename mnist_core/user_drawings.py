@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .canvas import MAX_PNG_BYTES
 from .paths import user_dir
 
 DB_ENV = "MNIST_DRAW_DB"
@@ -98,6 +99,8 @@ class Drawings:
             img = np.clip(np.round(img.astype(np.float32) * 255), 0, 255).astype(np.uint8)
         if int(true_label) not in range(10):
             raise ValueError(f"the true label must be a digit 0-9, got {true_label!r}")
+        if canvas_png is not None and len(canvas_png) > MAX_PNG_BYTES:
+            raise ValueError(f"the canvas image is {len(canvas_png):,} bytes, more than a drawing's {MAX_PNG_BYTES:,}")
         con = self._connect()
         try:
             cur = con.execute(

@@ -106,6 +106,39 @@ def test_a_broken_canvas_value_shows_a_message_not_a_traceback(at):
     assert any("Could not read the drawing" in e.value for e in at.error)
 
 
+def _png_bomb(side: int) -> bytes:
+    """A valid grey PNG side x side px of zeros, compressed to a few hundred kB, made a row at a time."""
+    import struct
+    import zlib
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    z, rows = zlib.compressobj(9), []
+    row = bytes(side + 1)  # filter byte, then the row
+    for _ in range(side):
+        rows.append(z.compress(row))
+    rows.append(z.flush())
+    ihdr = struct.pack(">IIBBBBB", side, side, 8, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", b"".join(rows)) + chunk(b"IEND", b"")
+
+
+@pytest.mark.parametrize("what, png, words", [
+    ("20 MB sent as the drawing", b"\x89PNG\r\n\x1a\n" + bytes(20_000_000), "20.0 MB, more than a canvas drawing"),
+    ("a 20,000 px square that decodes to 400 MB", None, "20000x20000 px, larger than a canvas"),
+])
+def test_an_oversized_canvas_message_is_refused_before_it_is_decoded(at, what, png, words):
+    import resource
+    png = png if png is not None else _png_bomb(20000)
+    url = "data:image/png;base64," + base64.b64encode(png).decode()
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB
+    at.session_state["canvas"] = canvas_value(None, url)
+    at.run()
+    assert not at.exception
+    assert any(words in e.value for e in at.error), what
+    assert metric(at, "Prediction") == "–"
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - peak < 150 * 1024, what  # nothing decoded
+
+
 def test_train_one_epoch_updates_the_test_metrics(at, small_training):
     next(n for n in at.number_input if n.label == "Epochs").set_value(1)
     next(s for s in at.select_slider if s.label == "Batch size").set_value(1024)

@@ -1,5 +1,7 @@
 """canvas_to_mnist: every canvas convention, odd sizes and bad input, table-driven."""
 
+import io
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -212,3 +214,30 @@ def test_a_dot_is_one_digit_alone_and_no_digit_beside_another():
     dot = [line((0.5, 0.5), (0.5, 0.5))]
     assert len(canvas_to_digits(wide((dot, 10, (300, 140))))) == 1  # as canvas_to_mnist: a (tiny) drawing
     assert len(canvas_to_digits(wide((TEMPLATES[1][0], 200, (200, 40)), (dot, 10, (300, 230))))) == 1
+
+
+def _png(image: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(image).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("data, words", [
+    (b"GIF89a" + bytes(100), "not a PNG"),
+    (b"\x89PNG\r\n\x1a\n" + bytes(3_000_000), "3.0 MB, more than a canvas drawing"),
+    (_png(np.zeros((3000, 10), np.uint8)), "10x3000 px, larger than a canvas"),
+    (_png(np.zeros((10, 10), np.uint8))[:40], "cannot be read"),  # cut short
+])
+def test_a_canvas_png_that_no_canvas_sends_is_refused(data, words):
+    from mnist_core.canvas import canvas_png
+    with pytest.raises(ValueError, match=words):
+        canvas_png(data)
+
+
+def test_a_canvas_png_reads_back_as_the_canvas_sent_it():
+    from mnist_core.canvas import canvas_png
+    rgba = np.zeros((280, 560, 4), np.uint8)
+    rgba[100:150, 200:210, 3] = 255
+    assert np.array_equal(canvas_png(_png(rgba)), rgba)
+    with pytest.raises(ValueError, match="larger than a canvas"):
+        canvas_to_digits(np.zeros((5000, 5000), np.uint8))  # no work on an image no canvas makes

@@ -30,14 +30,17 @@ def test_saved_drawings_come_back_shaped_like_mnist(tmp_path, mnist):
     assert store.delete() == 4 and store.count() == 0 and store.fingerprint() == ""
 
 
-@pytest.mark.parametrize("image, label, error", [
-    (np.zeros((27, 28)), 3, "28x28"),
-    (np.zeros((28, 28)), 10, "0-9"),
-    (np.zeros((28, 28)), -1, "0-9"),
+@pytest.mark.parametrize("image, label, png, error", [
+    (np.zeros((27, 28)), 3, None, "28x28"),
+    (np.zeros((28, 28)), 10, None, "0-9"),
+    (np.zeros((28, 28)), -1, None, "0-9"),
+    (np.zeros((28, 28)), 1, bytes(20_000_000), "more than a drawing's"),  # the canvas image is bounded too
 ])
-def test_bad_drawings_are_refused_with_a_reason(tmp_path, image, label, error):
+def test_bad_drawings_are_refused_with_a_reason(tmp_path, image, label, png, error):
+    store = Drawings(tmp_path / "d.sqlite")
     with pytest.raises(ValueError, match=error):
-        Drawings(tmp_path / "d.sqlite").save(image, label)
+        store.save(image, label, canvas_png=png)
+    assert store.count() == 0
 
 
 SAVER = """

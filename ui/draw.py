@@ -9,6 +9,7 @@ import streamlit as st
 from streamlit_drawable_canvas import st_canvas
 
 from mnist_core import canvas_to_digits, predict_proba, views
+from mnist_core.canvas import canvas_png
 from mnist_core.cache import cache_key
 from mnist_core.jobs import start_training
 from mnist_core.model import deskews
@@ -31,12 +32,13 @@ def draw_tab(result):
                                background_color="#FFFFFF", width=560, height=280, drawing_mode="freedraw",
                                return_image_data=True, key="canvas")
             st.slider("Brush", 8, 32, 20, key="brush", help="Stroke width in canvas pixels.")
+        png = None
         try:
-            image = canvas.image_data  # decodes the PNG the canvas sent
-            digits = [] if image is None else canvas_to_digits(image)
-        except Exception as e:  # a garbled upload must not cost the page: say so, keep going
-            st.error(f"Could not read the drawing ({type(e).__name__}: {e}). Reset the canvas and draw again.")
-            digits = []
+            png = canvas.image_bytes  # the PNG the canvas sent: checked for size before it is decoded
+            digits = [] if png is None else canvas_to_digits(canvas_png(png))
+        except Exception as e:  # a garbled or oversized upload must not cost the page: say so, keep going
+            st.error(f"Could not read the drawing: {e}. Reset the canvas and draw again.")
+            digits, png = [], None
         if len(digits) > 1:
             _number(model, digits, right)
             return
@@ -69,7 +71,7 @@ def draw_tab(result):
                                      help="Correct the label if the network got it wrong, then save.")
                 if st.button("Save drawing", disabled=label is None):
                     try:
-                        my_drawings().save(digit, int(label), int(best["digit"]), canvas.image_bytes,
+                        my_drawings().save(digit, int(label), int(best["digit"]), png,
                                            cache_key(model_in_use().config))
                         st.session_state["saved"] = int(label)
                     except (DrawingsError, ValueError) as e:
