@@ -10,6 +10,7 @@ import json
 import shlex
 import sys
 import time
+from pathlib import Path
 
 from . import TrainConfig, default_model, load_mnist, load_or_train, train
 from .cache import read_model_file, write_entry
@@ -55,12 +56,17 @@ class ProgressBar:
               f"  {elapsed / epoch:.1f} s/epoch, {left:.0f} s left", file=self.out or sys.stderr, flush=True)
 
 
+def models_dir(a: argparse.Namespace) -> Path | None:
+    """--cache-dir X keeps models where $MNIST_DRAW_CACHE_DIR=X does: in X/models."""
+    return Path(a.cache_dir).expanduser() / "models" if a.cache_dir else None
+
+
 def model_from(a: argparse.Namespace):
     """The shipped model, or the one the config flags train (from the cache if it is there)."""
     if a.model == "default":
         return default_model()
     config = config_from(a)
-    return load_or_train(config, cache_dir=a.cache_dir, on_epoch=ProgressBar(config.epochs))
+    return load_or_train(config, cache_dir=models_dir(a), on_epoch=ProgressBar(config.epochs))
 
 
 def cmd_train(a: argparse.Namespace) -> int:
@@ -72,7 +78,7 @@ def cmd_train(a: argparse.Namespace) -> int:
         write_entry(result, DEFAULT_MODEL_DIR / "model.keras", DEFAULT_MODEL_DIR / "model.json")
         where = f"shipped as {DEFAULT_MODEL_DIR}"
     else:
-        result = load_or_train(config, cache_dir=a.cache_dir, on_epoch=bar)
+        result = load_or_train(config, cache_dir=models_dir(a), on_epoch=bar)
         where = ("loaded from the cache: " if result.source == "cache" else "cached at ") + \
             result.extra.get("cache_path", "")
     print(f"test accuracy {result.test_accuracy:.4f}  test loss {result.test_loss:.4f}  "
@@ -99,17 +105,24 @@ def cmd_evaluate(a: argparse.Namespace) -> int:
             report["real_handwriting"] = result.extra["real_handwriting"]
     if a.drawings:
         _, dx, dy = Drawings(a.db).arrays()
-        mine = measure(model, dx, dy)
-        report["your_drawings"] = {"correct": int(mine["correct"].sum()), "total": int(len(dy)),
-                                   "accuracy": round(mine["accuracy"], 4)}
+        if len(dy) == 0:  # no accuracy at all, not an accuracy of 0
+            report["your_drawings"] = {"correct": 0, "total": 0, "accuracy": None,
+                                       "note": "no saved drawings: save some on the page's Draw tab"}
+        else:
+            mine = measure(model, dx, dy)
+            report["your_drawings"] = {"correct": int(mine["correct"].sum()), "total": int(len(dy)),
+                                       "accuracy": round(mine["accuracy"], 4)}
     print(json.dumps(report))
     return 0
 
 
 def cmd_export_drawings(a: argparse.Namespace) -> int:
     store = Drawings(a.db)
-    with open(a.out, "wb") as f:
-        f.write(store.export_npz())
+    try:
+        with open(a.out, "wb") as f:
+            f.write(store.export_npz())
+    except OSError as e:
+        raise ValueError(f"{a.out}: cannot be written ({e.strerror})") from None
     print(f"{store.count()} drawings from {store.path} written to {a.out} (x: (n, 28, 28) uint8, y: (n,) uint8)")
     return 0
 
@@ -119,7 +132,7 @@ def model_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", choices=["default", "config"], default="default",
                    help="the shipped model, or the one the config options below train")
     config_args(p)
-    p.add_argument("--cache-dir", help="model cache folder (default: $MNIST_DRAW_CACHE_DIR or the user cache)")
+    p.add_argument("--cache-dir", help="cache folder, as $MNIST_DRAW_CACHE_DIR (default: that, or the user cache)")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -127,7 +140,7 @@ def parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="cmd", required=True)
     t = sub.add_parser("train", help="train the network (or load it from the cache) and report test accuracy")
     config_args(t)
-    t.add_argument("--cache-dir", help="model cache folder (default: $MNIST_DRAW_CACHE_DIR or the user cache)")
+    t.add_argument("--cache-dir", help="cache folder, as $MNIST_DRAW_CACHE_DIR (default: that, or the user cache)")
     t.add_argument("--ship", action="store_true", help="write the model to assets/default_model instead")
     t.set_defaults(func=cmd_train)
     e = sub.add_parser("evaluate", help="MNIST test accuracy of the shipped model or of a config's model")

@@ -132,21 +132,73 @@ def bundle(result: TrainResult) -> bytes:
     return buf.getvalue()
 
 
+MAX_MODEL_BYTES = 50_000_000  # unpacked: a model of this network is about 5 MB
+HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+
+
+def _unpacked_size(z: zipfile.ZipFile, shown: Path) -> int:
+    """What a zip would unpack to, refused (before anything is unpacked) past MAX_MODEL_BYTES."""
+    size = sum(i.file_size for i in z.infolist())
+    if size > MAX_MODEL_BYTES:
+        raise ValueError(f"{shown}: would unpack to {size / 1e6:,.0f} MB; a model of this network is a few MB")
+    return size
+
+
+def _load_keras(path: Path, shown: Path) -> keras.Model:
+    """A .keras file in Keras's safe mode (no code in it runs), its errors told in one line about `shown`."""
+    with zipfile.ZipFile(path) as z:  # a .keras file is a zip: bounded before Keras unpacks it
+        _unpacked_size(z, shown)
+    try:
+        return keras.saving.load_model(path, compile=False, safe_mode=True)
+    except Exception as e:
+        reason = " ".join(str(e).split())
+        reason = reason if len(reason) <= 200 else reason[:200].rsplit(" ", 1)[0] + " …"
+        raise ValueError(f"{shown}: not a model MNIST Draw can read ({type(e).__name__}: {reason})") from None
+
+
+def _read_meta(path: Path, shown: Path) -> dict | None:
+    if not path.exists():
+        return None
+    try:
+        meta = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, ValueError) as e:
+        raise ValueError(f"{shown}: its model.json cannot be read ({e})") from None
+    if not isinstance(meta, dict):
+        raise ValueError(f"{shown}: its model.json is not a JSON object")
+    return meta
+
+
 def read_model_file(path: str | Path) -> tuple[keras.Model, dict | None]:
     """A model someone gives: a zip as bundle() makes it, or a .keras file (with its .json beside it,
     if there is one). Returns the model and its metadata (None if there is none). Keras safe mode:
-    no code in the file runs. Anything else raises a ValueError saying what is wrong with which file."""
+    no code in the file runs; HDF5 (.h5) files are refused, as Keras ignores safe mode for them
+    (CVE-2025-9905); nothing unpacks past MAX_MODEL_BYTES. Anything else raises a ValueError saying
+    what is wrong with the user's file."""
     path = Path(path)
-    meta_path = path.with_suffix(".json")
     try:
-        with tempfile.TemporaryDirectory() as tmp:
-            if zipfile.is_zipfile(path) and set(BUNDLE_FILES) <= set(zipfile.ZipFile(path).namelist()):
-                zipfile.ZipFile(path).extractall(tmp, members=BUNDLE_FILES)
-                path, meta_path = Path(tmp) / BUNDLE_FILES[0], Path(tmp) / BUNDLE_FILES[1]
-            model = keras.saving.load_model(path, compile=False, safe_mode=True)
-            meta = json.loads(meta_path.read_text()) if meta_path.exists() else None
-    except Exception as e:
-        raise ValueError(f"{path}: not a model MNIST Draw can read ({type(e).__name__}: {e})"[:400]) from None
+        with open(path, "rb") as f:
+            head = f.read(len(HDF5_SIGNATURE))
+    except OSError as e:
+        raise ValueError(f"{path}: cannot be read ({e.strerror})") from None
+    if not head:
+        raise ValueError(f"{path}: the file is empty")
+    if head == HDF5_SIGNATURE or path.suffix.lower() in (".h5", ".hdf5"):
+        raise ValueError(f"{path}: an HDF5 (.h5) model, which MNIST Draw never loads: Keras runs such files without "
+                         "its safe mode (CVE-2025-9905). Save it as .keras")
+    if not zipfile.is_zipfile(path):
+        raise ValueError(f"{path}: neither a .keras file nor the model zip the page's Download gives")
+    with zipfile.ZipFile(path) as z:
+        is_bundle = set(BUNDLE_FILES) <= set(z.namelist())
+        if is_bundle:
+            _unpacked_size(z, path)
+            tmp = tempfile.TemporaryDirectory()
+            z.extractall(tmp.name, members=BUNDLE_FILES)
+    if is_bundle:
+        with tmp:
+            model = _load_keras(Path(tmp.name) / BUNDLE_FILES[0], path)
+            meta = _read_meta(Path(tmp.name) / BUNDLE_FILES[1], path)
+    else:
+        model, meta = _load_keras(path, path), _read_meta(path.with_suffix(".json"), path.with_suffix(".json"))
     if tuple(model.input_shape[1:]) != (784,) or tuple(model.output_shape[1:]) != (10,):
         raise ValueError(f"{path}: maps {model.input_shape} to {model.output_shape}, not 784 pixels to 10 digits")
     return model, meta

@@ -141,11 +141,79 @@ def test_a_downloaded_model_loads_in_a_fresh_process_and_predicts_the_same(tmp_p
     assert report["test_accuracy"] == round(result.test_accuracy, 4) and report["recorded_test_accuracy"] == result.test_accuracy
 
 
-def test_evaluating_a_bad_model_file_says_so(tmp_path, capsys):
-    bad = tmp_path / "model.keras"
-    bad.write_bytes(b"not a model")
-    assert main(["evaluate", "--model-file", str(bad)]) == 2
-    assert "not a model MNIST Draw can read" in capsys.readouterr().err
+def _zip(path, files: dict) -> None:
+    import zipfile
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in files.items():
+            z.writestr(name, data)
+
+
+def _bad_model_file(kind, tmp_path, model_bytes):
+    if kind == "empty":
+        (tmp_path / "model.keras").write_bytes(b"")
+        return tmp_path / "model.keras"
+    if kind == "text named .zip":
+        (tmp_path / "model.zip").write_text("my notes, not a model\n" * 50)
+        return tmp_path / "model.zip"
+    if kind == "not a keras zip":
+        _zip(tmp_path / "model.keras", {"readme.txt": "hello"})
+        return tmp_path / "model.keras"
+    if kind == "hdf5":
+        (tmp_path / "model.h5").write_bytes(b"\x89HDF\r\n\x1a\n" + bytes(2000))
+        return tmp_path / "model.h5"
+    if kind == "model.json a list":
+        _zip(tmp_path / "model.zip", {"model.keras": model_bytes, "model.json": "[1, 2]"})
+        return tmp_path / "model.zip"
+    if kind == "zip bomb":  # 100 MB of zeros in a few hundred kB
+        _zip(tmp_path / "model.zip", {"model.keras": bytes(100_000_000), "model.json": "{}"})
+        return tmp_path / "model.zip"
+
+
+@pytest.mark.parametrize("kind, words", [
+    ("empty", "the file is empty"),
+    ("text named .zip", "neither a .keras file nor the model zip"),
+    ("not a keras zip", "not a model MNIST Draw can read"),
+    ("hdf5", "HDF5 (.h5) model, which MNIST Draw never loads"),
+    ("model.json a list", "model.json is not a JSON object"),
+    ("zip bomb", "would unpack to 100 MB"),
+])
+def test_evaluating_a_bad_model_file_says_so_naming_the_users_file(tmp_path, capsys, one_epoch, kind, words):
+    import resource
+    import tempfile
+    from pathlib import Path
+    from mnist_core.cache import bundle
+    import zipfile, io
+    with zipfile.ZipFile(io.BytesIO(bundle(one_epoch[0]))) as z:
+        model_bytes = z.read("model.keras")
+    bad = _bad_model_file(kind, tmp_path, model_bytes)
+    temps = set(Path(tempfile.gettempdir()).iterdir())
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    code, _, err = run(capsys, "evaluate", "--model-file", str(bad))
+    assert code == 2 and words in err and "Traceback" not in err, err
+    assert f"error: {bad}" in err and len(err.strip().splitlines()) == 1  # the user's file, in one line
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - peak < 50 * 1024  # nothing unpacked
+    assert set(Path(tempfile.gettempdir()).iterdir()) <= temps  # no temp folder left behind
+
+
+def test_cache_dir_flag_and_environment_lay_out_one_cache(tmp_path, capsys, small_training, monkeypatch):
+    from mnist_core import TrainConfig
+    from mnist_core.cache import cache_key
+    code, out, err = run(capsys, "train", "--epochs", "1", "--batch-size", "2048", "--cache-dir", str(tmp_path))
+    assert code == 0, err
+    assert (tmp_path / "models" / f"{cache_key(TrainConfig(epochs=1, batch_size=2048))}.keras").exists()
+    monkeypatch.setenv("MNIST_DRAW_CACHE_DIR", str(tmp_path))
+    code, out, err = run(capsys, "train", "--epochs", "1", "--batch-size", "2048")
+    assert code == 0 and "loaded from the cache" in out  # the same folder either way
+
+
+def test_export_to_a_missing_folder_and_evaluate_with_no_drawings_say_so(tmp_path, capsys):
+    code, _, err = run(capsys, "export-drawings", "--db", str(tmp_path / "d.sqlite"),
+                       "--out", str(tmp_path / "missing" / "x.npz"))
+    assert code == 2 and "cannot be written (No such file or directory)" in err and "Traceback" not in err
+    code, out, err = run(capsys, "evaluate", "--drawings", "--db", str(tmp_path / "d.sqlite"))
+    assert code == 0, err
+    mine = json.loads(out.strip().splitlines()[-1])["your_drawings"]
+    assert mine["total"] == 0 and mine["accuracy"] is None  # no figure, rather than an accuracy of 0
 
 
 def test_the_numbers_benchmark_prints_its_figures(capsys):
