@@ -33,21 +33,23 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def app_server(cache_dir: str | Path | None = None, timeout: float = 60, log: Path | None = None,
-               db: str | Path | None = None):
-    """`streamlit run app.py` on a free loopback port; yields (url, seconds until healthy, process)."""
+               db: str | Path | None = None, address: str = "127.0.0.1", env: dict | None = None):
+    """`streamlit run app.py` on a free port of a loopback address (127.0.0.2 is one too, and a browser
+    there is no localhost: as one on another machine, for the server); yields (url, seconds until
+    healthy, process). env: more environment variables for the server."""
     port = free_port()
-    env = dict(os.environ)
+    env = dict(os.environ, **(env or {}))
     if cache_dir is not None:
         env["MNIST_DRAW_CACHE_DIR"] = str(cache_dir)
     if db is not None:
         env["MNIST_DRAW_DB"] = str(db)
     cmd = [sys.executable, "-m", "streamlit", "run", str(PROJECT_DIR / "app.py"),
-           "--server.headless=true", f"--server.port={port}", "--server.address=127.0.0.1",
+           "--server.headless=true", f"--server.port={port}", f"--server.address={address}",
            "--browser.gatherUsageStats=false", "--server.fileWatcherType=none"]
     out = open(log, "wb") if log else subprocess.DEVNULL
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=PROJECT_DIR, env=env, stdout=out, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
+    url = f"http://{address}:{port}"
     try:
         while True:
             if proc.poll() is not None:

@@ -324,3 +324,34 @@ def test_learn_my_handwriting_from_ten_saved_drawings(browser, server):
     assert no_exception(page) and no_exception(theirs)
     me.close()
     other.close()
+
+
+def test_a_browser_from_elsewhere_sees_only_its_own_drawings_and_the_teacher_sees_the_class(browser, tmp_path,
+                                                                                          data_cache):
+    """A server at 127.0.0.2, which Streamlit does not take for localhost: the browser comes from
+    another address, as a student's in a class does. It sees none of the drawings of before owners nor
+    another student's, with no token or a wrong one; with the server's token it sees the whole class."""
+    from mnist_core.user_drawings import UNOWNED, Drawings
+    db = tmp_path / "drawings.sqlite"
+    for owner in (UNOWNED, "another student"):
+        Drawings(db, owner=owner).save(np.full((28, 28), 200, np.uint8), 1)
+    with app_server(cache_dir=data_cache(tmp_path / "cache"), db=db, address="127.0.0.2",
+                    env={"MNIST_DRAW_TEACHER_TOKEN": "s3cret"}, log=tmp_path / "app.log") as (url, *_):
+        ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+        page = ctx.new_page()
+        open_app(page, url)
+        assert saved_count(page) == 0 and page.get_by_role("button", name="Delete all").count() == 0
+        page.get_by_text("Teacher: the whole class's drawings").click()
+        token = page.get_by_label("Teacher token", exact=True).and_(page.locator("input"))
+        token.fill("wrong")
+        token.press("Enter")
+        page.get_by_text("That is not this server's teacher token").wait_for(timeout=30000)
+        assert page.get_by_text("drawings by").count() == 0
+        assert page.get_by_text("Export the class's drawings (.npz)").count() == 0
+        token.fill("s3cret")
+        token.press("Enter")
+        page.get_by_text("2 drawings by 2 people").wait_for(state="attached", timeout=30000)  # the teacher sees the class
+        page.get_by_text("Export the class's drawings (.npz)").first.wait_for(state="attached", timeout=30000)
+        assert saved_count(page) == 1  # the drawing of before owners is the teacher's; the student's is not
+        assert no_exception(page)
+        ctx.close()

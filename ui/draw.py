@@ -170,7 +170,7 @@ def class_drawings():
     """For the teacher (with the server's token): the whole class's drawings, counted and exported."""
     if not teacher_token():
         return
-    with st.expander("Teacher: the whole class's drawings"):
+    with st.expander("Teacher: the whole class's drawings", expanded=bool(st.session_state.get("teacher_token"))):
         st.text_input("Teacher token", type="password", key="teacher_token",
                       help="The value of MNIST_DRAW_TEACHER_TOKEN on the server.")
         if not st.session_state.get("teacher_token"):
