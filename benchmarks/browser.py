@@ -123,6 +123,11 @@ _WATCH = """() => {
 
 def open_app(page, url: str, timeout_ms: int = 60000) -> None:
     page.goto(url)
+    app_ready(page, timeout_ms)
+
+
+def app_ready(page, timeout_ms: int = 60000) -> None:
+    """Wait until the page shows the canvas and its read-out, then watch the read-out (see _WATCH)."""
     page.locator("canvas.upper-canvas").wait_for(state="visible", timeout=timeout_ms)
     page.get_by_text("Prediction").first.wait_for(timeout=timeout_ms)
     page.evaluate(_WATCH)

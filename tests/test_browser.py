@@ -12,6 +12,7 @@ from PIL import Image
 
 from benchmarks.browser import (
     CHROMIUM,
+    app_ready,
     app_server,
     draw_and_read,
     launch,
@@ -355,3 +356,27 @@ def test_a_browser_from_elsewhere_sees_only_its_own_drawings_and_the_teacher_see
         assert saved_count(page) == 1  # the drawing of before owners is the teacher's; the student's is not
         assert no_exception(page)
         ctx.close()
+
+
+def test_two_tabs_on_a_first_visit_are_one_person(browser, server):
+    """Both tabs load before either has the cookie: the second takes the identity the first wrote, so a
+    drawing saved in either is the browser's, and both are there after a reload."""
+    from mnist_core.user_drawings import Drawings
+    ctx = browser.new_context(viewport={"width": 1400, "height": 900})
+    first, second = ctx.new_page(), ctx.new_page()
+    first.goto(server[0], wait_until="commit")
+    second.goto(server[0], wait_until="commit")  # before the first tab's page has written its cookie
+    for p in (first, second):
+        app_ready(p)
+    assert first.evaluate("document.cookie") == second.evaluate("document.cookie")
+    for page, digit in ((first, 1), (second, 7)):
+        page.bring_to_front()  # a tab in the background gets its timers slowed, as a person's would
+        draw_and_read(page, random_drawing(digit, np.random.default_rng(digit))[0])
+        page.get_by_role("button", name="Save drawing").click()
+        page.get_by_text("Read correctly").wait_for(timeout=30000)
+    page = ctx.new_page()
+    open_app(page, server[0])
+    mine = next(c["value"] for c in ctx.cookies() if c["name"] == "mnist_draw_id")
+    assert Drawings(server[3], owner=mine).count() == 2  # both tabs' drawings are this browser's
+    assert saved_count(page) == 2
+    ctx.close()

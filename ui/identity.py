@@ -19,9 +19,13 @@ COOKIE = "mnist_draw_id"
 TEACHER_ENV = "MNIST_DRAW_TEACHER_TOKEN"  # set on the server to let a teacher see every drawing
 _ID = re.compile(r"[0-9a-f]{32}")  # what this page writes into the cookie; anything else is ignored
 
-# Writes the identity into the browser's cookie jar (a year; the whole site; not sent cross-site).
+# Writes the identity into the browser's cookie jar (a year; the whole site; not sent cross-site), unless
+# another tab of this browser wrote one since this page loaded (two tabs on a first visit): then it
+# hands that one back (state "id"), and this session takes it, so the browser keeps one identity.
 _cookie_writer = st.components.v2.component("mnist_draw.identity", js="""
-export default function ({ data }) {
+export default function ({ data, setStateValue }) {
+  const found = document.cookie.match(/(?:^|; )mnist_draw_id=([0-9a-f]{32})/);
+  if (found && found[1] !== data) { setStateValue("id", found[1]); return; }
   document.cookie = `mnist_draw_id=${data}; path=/; max-age=31536000; SameSite=Strict`;
 }
 """)
@@ -47,9 +51,13 @@ def who() -> str:
 
 
 def remember() -> None:
-    """Put a new identity in the browser's cookie (it then comes back with every new page)."""
+    """Put a new identity in the browser's cookie (it then comes back with every new page), or take the
+    one another tab of this browser put there first."""
     if not who().startswith("user:") and st.context.cookies.get(COOKIE) != who():
-        _cookie_writer(data=who(), key="identity-cookie")
+        found = getattr(_cookie_writer(data=who(), key="identity-cookie", on_id_change=lambda: None), "id", None)
+        if isinstance(found, str) and _ID.fullmatch(found) and found != who():
+            st.session_state["who"] = found
+            st.rerun()
 
 
 def teacher_token() -> str:
