@@ -2,6 +2,7 @@
 clicks, closed tabs and six sessions at once are in test_browser.py)."""
 
 import keras
+import pytest
 
 from mnist_core import TrainConfig, load_or_train
 from mnist_core.cache import cache_key, write_entry
@@ -47,12 +48,18 @@ def test_a_cached_model_that_would_run_code_is_refused_and_retrained(tmp_path, s
     assert [type(l).__name__ for l in result.model.layers] == ["Dense", "Dense"]
 
 
-def test_a_crashed_writer_leaves_nothing_that_breaks_the_cache(tmp_path, small_training):
+def test_a_torn_entry_that_load_or_train_opens_is_discarded_and_retrained(tmp_path, small_training):
+    """A writer killed mid-save leaves a temporary file; an entry torn under its metadata (its model cut
+    short) is opened, refused and trained again, never served."""
+    from mnist_core.cache import read_entry
     config = TrainConfig(epochs=1, batch_size=2048, seed=13)
     key = cache_key(config)
+    sound = load_or_train(config, cache_dir=tmp_path)
+    model_path, meta_path = tmp_path / f"{key}.keras", tmp_path / f"{key}.json"
     (tmp_path / f".{key}.123.tmp.keras").write_bytes(b"half a model")  # a writer killed mid-save
-    (tmp_path / f"{key}.keras").write_bytes(b"PK\x03\x04 torn")  # model written, metadata never was
-    result = load_or_train(config, cache_dir=tmp_path)
-    assert result.source == "trained"
-    assert load_or_train(config, cache_dir=tmp_path).source == "cache"
-
+    model_path.write_bytes(model_path.read_bytes()[:2000])  # the model under the metadata, torn
+    with pytest.raises(Exception):
+        read_entry(model_path, meta_path, "cache")  # load_or_train does open this one
+    again = load_or_train(config, cache_dir=tmp_path)
+    assert again.source == "trained" and again.test_accuracy == sound.test_accuracy  # the same settings, again
+    assert read_entry(model_path, meta_path, "cache").test_accuracy == sound.test_accuracy  # sound on disk
