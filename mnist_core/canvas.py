@@ -25,27 +25,32 @@ INK_MIN = 0.1  # contrast with the background below which a pixel is not ink
 
 
 def _to_ink(image: np.ndarray) -> np.ndarray:
-    """Any canvas convention -> (H, W) float32 ink in [0, 1], 0 where the background is."""
+    """Any canvas convention -> (H, W) float32 ink in [0, 1], 0 where the background is.
+
+    Channel by channel, from the image's own dtype: a reduction over the colour axis of a float copy
+    of the whole canvas took ~4 ms of the ~5 ms a 560x280 drawing cost."""
     if image.dtype == np.uint8:
-        x = image.astype(np.float32) / 255
+        scale = np.float32(1 / 255)
     elif image.dtype.kind == "f":
-        x = image.astype(np.float32)
-        if not (x.min() >= 0 and x.max() <= 1):
-            raise ValueError(f"a float image must hold values in [0, 1], got {x.min():g} to {x.max():g}")
+        scale = np.float32(1)
+        if not (image.min() >= 0 and image.max() <= 1):
+            raise ValueError(f"a float image must hold values in [0, 1], got {image.min():g} to {image.max():g}")
     else:
         raise TypeError(f"image must be uint8 (0-255) or float (0-1), got dtype {image.dtype}")
-    if x.ndim == 2:
-        x = x[..., None]
+    x = image if image.ndim == 3 else image[..., None]
     if x.shape[2] == 4:
         alpha = x[..., 3]
         border_alpha = np.concatenate([alpha[0], alpha[-1], alpha[:, 0], alpha[:, -1]])
-        if np.median(border_alpha) < 0.5:
-            return alpha  # transparent background: the stroke is wherever it is opaque
+        if np.median(border_alpha) * scale < 0.5:
+            return alpha.astype(np.float32) * scale  # transparent background: the stroke is wherever it is opaque
         x = x[..., :3]
     # Opaque: the background is the border's typical colour, ink is the distance from it.
     border = np.concatenate([x[0], x[-1], x[:, 0], x[:, -1]])
-    bg = np.median(border, axis=0)
-    return np.abs(x - bg).max(axis=2)
+    bg = np.median(border, axis=0).astype(np.float32)
+    ink = np.abs(x[..., 0].astype(np.float32) - bg[0])
+    for c in range(1, x.shape[2]):
+        np.maximum(ink, np.abs(x[..., c].astype(np.float32) - bg[c]), out=ink)
+    return ink * scale
 
 
 def stroke_width(mask: np.ndarray) -> float:
