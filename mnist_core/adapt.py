@@ -63,11 +63,13 @@ def adapt(model, x, y, seed: int = 0, data=None):
     plain = TrainConfig(deskew=config.deskew, batch_size=BATCH)
     key = _pool_key(plain, STEPS)
     trainer = _take_trainer(plain, key)
-    trainer.start(model.get_weights(), LEARNING_RATE)
-    trainer.epoch(_as_tensors(images, labels), order)
-    adapted = build_model(config)
-    adapted.set_weights(trainer.model.get_weights())
-    _give_back(key, trainer)
+    try:
+        trainer.start(model.get_weights(), LEARNING_RATE)
+        trainer.epoch(_as_tensors(images, labels), order)
+        adapted = build_model(config)
+        adapted.set_weights(trainer.model.get_weights())
+    finally:  # kept warm for the next adaptation, however this one ended
+        _give_back(key, trainer)
     return adapted
 
 
