@@ -158,7 +158,7 @@ def real_handwriting_line(extra: dict) -> str | None:
     low, high = hw["interval"]
     return (f"{hw['accuracy']:.1%} (95% interval {low:.1%}-{high:.1%}) of {hw['drawings']:,} drawings of "
             f"{hw['digits']:,} real pen-written digits by {hw['writers']} people it never saw and no setting was "
-            f"chosen on, drawn on this canvas and read as this page reads yours (weakest digit: {worst}, "
+            f"chosen on, drawn on this canvas and read the way this page reads yours (weakest digit: {worst}, "
             f"{hw['per_digit'][worst]:.0%})")
 
 
