@@ -171,6 +171,11 @@ def test_save_a_corrected_drawing_and_see_it_under_your_drawings(at):
     _, _, y = store.arrays()
     assert y[-1] == 1
     assert metric(at, "Read correctly").endswith(f"/ {before + 1}")
+    assert not any(b.label == "Save drawing" for b in at.button)  # saved once: a second press saves no copy
+    assert next(b for b in at.button if b.label == "Saved ✓").disabled
+    at.session_state["canvas"] = canvas_value(drawn(3))  # the next drawing can be saved
+    at.run()
+    assert not next(b for b in at.button if b.label == "Save drawing").disabled
 
 
 def test_a_corrupt_drawings_database_leaves_the_page_working(at):

@@ -69,11 +69,15 @@ def draw_tab(result):
                 label = st.selectbox("Correct label", [str(d) for d in range(10)], index=int(best["digit"]),
                                      key=f"true-{best['digit']}",
                                      help="Correct the label if the network got it wrong, then save.")
-                if st.button("Save drawing", disabled=label is None):
+                done = st.session_state.get("saved_drawing") == (png, int(label))  # one save per drawing
+                if st.button("Saved ✓" if done else "Save drawing", disabled=label is None or done,
+                             help="Saved with this label: draw the next one (the bin icon clears the canvas)."
+                             if done else None):
                     try:
                         my_drawings().save(digit, int(label), int(best["digit"]), png,
                                            cache_key(model_in_use().config))
                         st.session_state["saved"] = int(label)
+                        st.session_state["saved_drawing"] = (png, int(label))
                     except (DrawingsError, ValueError) as e:
                         st.error(f"Could not save the drawing: {e}")
                     else:
