@@ -199,3 +199,16 @@ def describe_model(result) -> str:
     if adapted and adapted.get("base_source") == "shipped":
         return "the shipped model, adapted to your handwriting"
     return describe_config(result.config)
+
+
+def no_gap_reason(config) -> str:
+    """Why a model's last-epoch training accuracy is not above its test accuracy, for its own settings."""
+    harder = [words for on, words in ((config.augment, "distorted"), (config.dropout, "partly silenced"),
+                                      (config.real_handwriting or config.as_drawn, "drawn or real pen"))
+              if on]
+    if harder:
+        return (f"its training accuracy is measured on {', '.join(harder)} inputs, harder than the clean test "
+                "images, so it trails the test accuracy even where the network has learned quirks of its data.")
+    return ("Keras averages an epoch's training accuracy over the whole epoch, while the weights are still "
+            "improving, and the test set is measured with the weights at its end; with few epochs the network "
+            "has not yet learned its training set's quirks. Train for more epochs and the gap opens.")

@@ -39,8 +39,7 @@ def training_tab(result):
                     "carry over to new handwriting. More epochs widen the gap; dropout and augmentation "
                     "narrow it.")
     else:
-        st.markdown("**No overfitting gap here.** With augmentation or dropout the training accuracy is measured "
-                    "on distorted or partly silenced inputs, which are harder than the clean test images.")
+        st.markdown(f"**No overfitting gap here:** {views.no_gap_reason(c)}")
     gap_numbers = views.overfitting_gap(result.history)
     if gap_numbers:
         st.markdown(f"**Overfitting in numbers.** Training accuracy minus test accuracy: "

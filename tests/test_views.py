@@ -1,0 +1,18 @@
+"""What the page says about a model matches that model (views: plain data, no browser)."""
+
+import pytest
+
+from mnist_core import TrainConfig
+from mnist_core.views import no_gap_reason
+
+
+@pytest.mark.parametrize("config, says, never", [
+    (TrainConfig(epochs=2), "averages an epoch's training accuracy", "distorted"),  # plain: no talk of options
+    (TrainConfig(augment=True), "distorted inputs", "partly silenced"),
+    (TrainConfig(dropout=0.2), "partly silenced inputs", "distorted"),
+    (TrainConfig(augment=True, dropout=0.2), "distorted, partly silenced inputs", "averages"),
+    (TrainConfig(real_handwriting=0.2), "drawn or real pen inputs", "distorted"),
+])
+def test_the_no_gap_explanation_is_about_the_models_own_settings(config, says, never):
+    reason = no_gap_reason(config)
+    assert says in reason and never not in reason
