@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import os
 import sqlite3
 import time
@@ -35,6 +36,14 @@ CREATE TABLE IF NOT EXISTS drawings (
     predicted_label INTEGER CHECK (predicted_label BETWEEN 0 AND 9),
     model_key TEXT,
     owner TEXT NOT NULL DEFAULT ''    -- whose drawing: a browser's or user's identity
+)
+"""
+# The model each person last chose to use (a TrainConfig as JSON), so that a reload or a new visit keeps it.
+MODELS_IN_USE = """
+CREATE TABLE IF NOT EXISTS models_in_use (
+    owner TEXT PRIMARY KEY,
+    config TEXT NOT NULL,             -- TrainConfig.to_dict() as JSON
+    updated REAL NOT NULL             -- Unix time
 )
 """
 UNOWNED = ""  # the owner of rows saved before drawings had owners
@@ -73,6 +82,7 @@ class Drawings:
             con = sqlite3.connect(self.path, timeout=30, isolation_level=None)
             con.execute("PRAGMA busy_timeout = 30000")
             con.execute(SCHEMA)
+            con.execute(MODELS_IN_USE)
             if "owner" not in {row[1] for row in con.execute("PRAGMA table_info(drawings)")}:
                 con.execute(f"ALTER TABLE drawings ADD COLUMN owner TEXT NOT NULL DEFAULT '{UNOWNED}'")
             return con
@@ -169,6 +179,24 @@ class Drawings:
             raise DrawingsError(f"{self.path}: {e}") from None
         finally:
             con.close()
+
+    def remember_model(self, config: dict | None) -> None:
+        """Keep the settings of the model this owner uses now (None: the shipped model)."""
+        if self.owner is None:
+            raise ValueError("only one person's view remembers a model in use")
+        if config is None:
+            self._run("DELETE FROM models_in_use WHERE owner = ?", (self.owner,))
+        else:
+            self._run("INSERT OR REPLACE INTO models_in_use (owner, config, updated) VALUES (?, ?, ?)",
+                      (self.owner, json.dumps(config, sort_keys=True), time.time()))
+
+    def remembered_model(self) -> dict | None:
+        """The settings this owner last chose to use, or None (the shipped model)."""
+        rows = self._run("SELECT config FROM models_in_use WHERE owner = ?", (self.owner,))
+        try:
+            return json.loads(rows[0][0]) if rows else None
+        except ValueError:
+            return None  # unreadable: the shipped model, as for a newcomer
 
     def export_npz(self) -> bytes:
         """The drawings as an .npz with x (n, 28, 28) uint8 and y (n,) uint8, like load_mnist's."""

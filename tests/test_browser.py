@@ -319,6 +319,9 @@ def test_learn_my_handwriting_from_ten_saved_drawings(browser, server):
     shown, _ = draw_and_read(page, random_drawing(3, rng)[0])
     assert shown in {str(d) for d in range(10)}
     assert page.get_by_text("adapted to your handwriting").count() >= 1  # the next drawing was read by it
+    page.reload()  # a reload keeps the model in use
+    app_ready(page)
+    page.get_by_text("Using your model: the shipped model, adapted to your handwriting").wait_for(timeout=30000)
     theirs.reload()
     open_app(theirs, server[0])
     assert theirs.get_by_text("Using the shipped model").count() == 1

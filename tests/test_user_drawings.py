@@ -88,3 +88,16 @@ def test_training_can_mix_in_the_drawings(tmp_path, mnist):
     store.save(x[0], int(y[0]))  # the set changed: the old setting no longer describes it
     with pytest.raises(ValueError, match="user_drawings"):
         train(config, data=mnist, drawings=store)
+
+
+def test_each_person_keeps_their_own_model_in_use(tmp_path):
+    ann, bob = Drawings(tmp_path / "d.sqlite", owner="ann"), Drawings(tmp_path / "d.sqlite", owner="bob")
+    assert ann.remembered_model() is None  # a newcomer: the shipped model
+    ann.remember_model({"epochs": 3})
+    bob.remember_model({"epochs": 5})
+    ann.remember_model({"epochs": 4})  # the last choice counts
+    assert ann.remembered_model() == {"epochs": 4} and bob.remembered_model() == {"epochs": 5}
+    ann.remember_model(None)  # back to the shipped model
+    assert ann.remembered_model() is None and bob.remembered_model() == {"epochs": 5}
+    with pytest.raises(ValueError, match="one person"):
+        Drawings(tmp_path / "d.sqlite").remember_model({"epochs": 3})

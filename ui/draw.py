@@ -16,7 +16,7 @@ from mnist_core.model import deskews
 from mnist_core.user_drawings import Drawings, DrawingsError, to_npz
 
 from .identity import is_teacher, my_drawings, teacher_token, who
-from .state import base_model, model_in_use, shipped
+from .state import base_model, model_in_use, shipped, use_model
 
 
 def draw_tab(result):
@@ -166,7 +166,7 @@ def learn_my_handwriting(result, dy):
             st.session_state["pending"] = adapted
             st.rerun()  # the sidebar shows the progress, then makes it the model in use
     if config.adapted_to and b.button("Back to the model I had"):
-        st.session_state["config"] = st.session_state.pop("before_adapting", None)
+        use_model(st.session_state.pop("before_adapting", None))
         st.rerun()
 
 

@@ -11,7 +11,7 @@ from mnist_core.jobs import get_job, limit, start_training
 from mnist_core.user_drawings import DrawingsError
 
 from .identity import my_drawings, who
-from .state import chart_history
+from .state import chart_history, use_model
 
 
 def _widget(f):
@@ -47,7 +47,7 @@ def sidebar():
         else:
             st.session_state["pending"] = config  # the model in use changes only once it is trained
     if st.session_state.get("config") is not None and st.button("Use the shipped model", width="stretch"):
-        st.session_state["config"] = None
+        use_model(None)
 
     pending = st.session_state.get("pending")
     job = get_job(pending) if pending is not None else None
@@ -58,7 +58,7 @@ def sidebar():
         if job is None:  # finished and forgotten (another owner took it): its model is in the cache
             if pending is not None:
                 st.session_state["pending"] = None
-                st.session_state["config"] = pending if is_cached(pending) else st.session_state.get("config")
+                use_model(pending if is_cached(pending) else st.session_state.get("config"))
                 st.rerun()
             return
         if job.running:
@@ -71,7 +71,7 @@ def sidebar():
         elif job.error:
             st.session_state["train_error"] = job.error
         else:
-            st.session_state["config"] = pending
+            use_model(pending)
         st.rerun()  # training finished: redraw the whole page with the new model
 
     training_progress()

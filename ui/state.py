@@ -10,10 +10,13 @@ import streamlit as st
 
 from mnist_core import TrainConfig, default_model, load_mnist
 from mnist_core import views
-from mnist_core.cache import cache_key, load_cached
+from mnist_core.cache import cache_key, is_cached, load_cached
 from mnist_core.evaluate import confusion
 from mnist_core.handwriting import load_handwriting
 from mnist_core.jobs import get_job
+from mnist_core.user_drawings import DrawingsError
+
+from .identity import my_drawings
 
 
 @st.cache_resource(show_spinner=False)
@@ -68,6 +71,31 @@ def freeze_long_lived_objects() -> int:
     return gc.get_freeze_count()
 
 
+def restore_model_in_use() -> None:
+    """A new session (a reload, a new tab, the next day) takes the model this person last chose, if the
+    cache still holds it; else the shipped one."""
+    if "config" in st.session_state:
+        return
+    config = None
+    try:
+        remembered = my_drawings().remembered_model()
+        config = TrainConfig.from_dict(remembered) if remembered else None
+    except (DrawingsError, ValueError, TypeError):
+        pass  # no database, or settings of another version: the shipped model
+    if config is not None and config != shipped().config and not is_cached(config):
+        config = None
+    st.session_state["config"] = config
+
+
+def use_model(config: TrainConfig | None) -> None:
+    """Make config's model (None: the shipped one) this person's model in use, now and after a reload."""
+    st.session_state["config"] = config
+    try:
+        my_drawings().remember_model(None if config is None else config.to_dict())
+    except DrawingsError:
+        pass  # the page goes on with it for this session
+
+
 def model_in_use():
     """The session's model: one it trained, else the shipped default."""
     config = st.session_state.get("config")
@@ -79,7 +107,7 @@ def model_in_use():
     try:
         return cached_model(config)
     except Exception as e:  # gone from the cache, or damaged: keep the page working, say how to get it back
-        st.session_state["config"] = None
+        use_model(None)
         st.error(f"Could not load your trained model ({e}); using the shipped one. Press Train with the same "
                  "settings to train it again.")
         return shipped()
