@@ -252,3 +252,16 @@ def test_a_non_ascii_server_token_can_be_typed(monkeypatch):
     next(t for t in at.text_input if t.label == "Teacher token").set_value("clé-ünï").run()
     assert not at.exception and not at.error
     assert any(b.proto.label == "Export the class's drawings (.npz)" for b in at.get("download_button"))
+
+
+def test_a_model_in_use_gone_from_the_cache_is_not_retrained_in_the_page(at, monkeypatch):
+    """Training runs in the queue, within its limit: a model in use that the cache no longer holds gives a
+    message and the shipped model, not a training in the page's thread."""
+    from mnist_core import cache
+    trained = []
+    monkeypatch.setattr(cache, "train", lambda config, on_epoch=None: trained.append(config))
+    at.session_state["config"] = TrainConfig(epochs=3, seed=987)  # chosen once; gone from the cache since
+    at.run()
+    assert not at.exception and trained == []
+    assert any("Could not load your trained model" in e.value for e in at.error)
+    assert any("Using the shipped model" in i.value for i in at.info)

@@ -101,3 +101,25 @@ def test_each_person_keeps_their_own_model_in_use(tmp_path):
     assert ann.remembered_model() is None and bob.remembered_model() == {"epochs": 5}
     with pytest.raises(ValueError, match="one person"):
         Drawings(tmp_path / "d.sqlite").remember_model({"epochs": 3})
+
+
+def test_a_teacher_with_no_drawings_of_their_own_trains_on_those_of_before_owners(tmp_path):
+    """The teacher's view is their own drawings and the unowned ones: a training (which looks among
+    everyone's) finds that set by its fingerprint even when the teacher saved none of their own."""
+    from mnist_core.user_drawings import UNOWNED
+    path = tmp_path / "d.sqlite"
+    for d in (1, 2):
+        Drawings(path, owner=UNOWNED).save(np.full((28, 28), 50 * d, np.uint8), d)
+    Drawings(path, owner="a student").save(np.full((28, 28), 9, np.uint8), 7)
+    teacher = Drawings(path, owner="the teacher", with_unowned=True)
+    x, y = Drawings(path).for_training(teacher.fingerprint())
+    assert sorted(y.tolist()) == [1, 2]
+
+
+def test_files_are_written_without_os_fchmod(tmp_path, monkeypatch):
+    """os.fchmod does not exist on Windows before Python 3.13."""
+    import os
+    from mnist_core.paths import atomic_write_bytes
+    monkeypatch.delattr(os, "fchmod", raising=False)
+    atomic_write_bytes(tmp_path / "f.bin", b"data")
+    assert (tmp_path / "f.bin").read_bytes() == b"data" and (tmp_path / "f.bin").stat().st_mode & 0o777 == 0o644
