@@ -79,7 +79,10 @@ def test_first_visit_shows_everything_with_the_shipped_model(at):
     assert "Real handwriting: 6,731 digits written with a pen by 120 people" in [h.value for h in at.subheader]
     assert any("UNIPEN" in c.value and "CC BY 4.0" in c.value for c in at.caption)  # the attribution
     open_tab(at, "2 · The network")
-    assert any("Dense" in str(df.value) for df in at.dataframe)  # the layer table
+    layers = next(df.value for df in at.dataframe if "layer" in df.value.columns)  # the layer table
+    assert list(layers["layer"]) == ["input", "deskew", "hidden", "dropout", "output"]
+    from mnist_core.views import network_code
+    assert all(f'name="{name}"' in network_code() for name in layers["layer"][1:])  # the names the code shows
     # The shipped model deskews first, and the page says so.
     assert "Input(784) → Deskew → Dense(512, relu) → Dropout(0.2) → Dense(10, softmax)" in [h.value for h in at.subheader]
     assert any("This model deskews first" in m.value for m in at.markdown)

@@ -28,7 +28,7 @@ def failures_tab(result):
         st.markdown("**Confusion matrix** (rows: the true digit; columns: what the network said)")
         st.altair_chart((cells + labels).properties(height=380))
     with right:
-        st.markdown("**Accuracy per digit**")
+        st.markdown("**Accuracy per digit** (the bars run from 90% to 100%, where the differences are)")
         st.dataframe(pd.DataFrame({"digit": [str(d) for d in range(10)],
                                    "accuracy": report["per_digit"]}),
                      column_config={"accuracy": st.column_config.ProgressColumn(

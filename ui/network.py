@@ -34,8 +34,9 @@ def network_tab(result):
                     "per weight by a running average of recent gradient sizes.\n"
                     "- **Metric: accuracy.** What people care about: the share of images whose most probable "
                     "digit is the right one. It is watched, not optimised.")
-        st.code(views.network_code(), language="python", wrap_lines=True)
-        st.caption("The code that builds every model on this page (`mnist_core/model.py`). With no options it is "
-                   "the reference network: Input(784) → Dense(512, relu) → Dense(10, softmax). The sidebar's "
-                   "options add `Deskew` in front and `Dropout` after the hidden layer; the table lists this "
-                   "model's own layers.")
+    # The code at full width: in a half-width column it wrapped mid-word and lost its indentation.
+    st.code(views.network_code(), language="python")
+    st.caption("The code that builds every model on this page (`mnist_core/model.py`). With no options it is "
+               "the reference network: Input(784) → Dense(512, relu) → Dense(10, softmax). The sidebar's "
+               "options add `Deskew` in front and `Dropout` after the hidden layer; the table lists this "
+               "model's own layers, by the names the code gives them.")
