@@ -268,3 +268,72 @@ def test_a_model_in_use_gone_from_the_cache_is_not_retrained_in_the_page(at, mon
     assert not at.exception and trained == []
     assert any("Could not load your trained model" in e.value for e in at.error)
     assert any("Using the shipped model" in i.value for i in at.info)
+
+
+def test_look_inside_shows_the_drawing_its_units_and_the_whole_model(at):
+    open_tab(at, "5 · Look inside")
+    assert any("Draw a digit in the" in i.value for i in at.info)  # nothing drawn yet
+    at.session_state["canvas"] = canvas_value(drawn(3))
+    at.run()
+    assert metric(at, "Prediction") == "3"
+    assert any(m.value.startswith("**Your drawing reads as a 3**") for m in at.markdown)
+    captions = [i.caption for img in at.get("image") for i in img.proto.imgs]
+    assert any("The 512 hidden units" in c for c in captions)
+    assert any("pushed towards the 3" in c for c in captions)
+    assert sum(c.startswith("unit ") and "%" in c for c in captions) >= 1  # the top units, with shares
+    assert sum(c.startswith("unit ") and "%" not in c for c in captions) == 24  # the gallery
+    assert [c for c in captions if c in list("0123456789")] == list("0123456789")  # the digit templates
+
+
+def test_a_number_is_read_digit_by_digit(at):
+    from benchmarks.numbers import number_canvas
+    from mnist_core.strokes import render
+    inks = [render(TEMPLATES[d][0], 180, (60, 50), brush=20) for d in (2, 0, 2, 6)]
+    rgba = number_canvas(inks, np.random.default_rng(0))
+    at.session_state["canvas"] = canvas_value(np.dstack([np.full(rgba.shape[:2] + (3,), 0, np.uint8),
+                                                         rgba[..., 3]]) if rgba.shape[2] == 4 else rgba)
+    at.run()
+    assert not at.exception
+    assert metric(at, "Prediction") == "2026"
+    assert [i.caption.split()[0] for img in at.get("image") for i in img.proto.imgs][-4:] == ["2", "0", "2", "6"]
+
+
+def test_a_bad_training_limit_on_the_server_is_a_message_not_a_traceback(at, monkeypatch):
+    from mnist_core import jobs
+    monkeypatch.setenv(jobs.LIMIT_ENV, "two")
+    next(n for n in at.number_input if n.label == "Epochs").set_value(3)
+    next(b for b in at.button if b.label == "Train").click()
+    at.run()
+    assert not at.exception
+    assert any("Cannot train: $MNIST_DRAW_TRAININGS must be a whole number" in e.value for e in at.error)
+    assert get_job(TrainConfig(epochs=3)) is None  # nothing was queued
+
+
+def test_learn_my_handwriting_makes_an_adapted_model_mine_and_there_is_a_way_back(at):
+    from mnist_core import canvas_to_mnist
+    from mnist_core.user_drawings import Drawings
+    mine = Drawings(owner=at.session_state["who"])
+    for d in range(10):
+        mine.save(canvas_to_mnist(drawn(d)), d)
+    at.run()
+    learn = next(b for b in at.button if b.label == "Learn my handwriting")
+    learn.click()
+    at.run()
+    assert not at.exception
+    job = get_job(TrainConfig.from_dict({**default_model().config.to_dict(), "adapted_to": mine.fingerprint()}))
+    assert job is not None and job.done.wait(120) and job.error is None, job and job.error
+    at.run()
+    at.run()  # the progress fragment notices the finished job and reruns the page
+    assert not at.exception
+    assert any("Using your model: the shipped model, adapted to your handwriting" in s.value for s in at.success)
+    assert any("This model learned your handwriting** from your first 10 drawings" in m.value for m in at.markdown)
+    report = next(df.value for df in at.dataframe if "read right on" in df.value.columns)
+    assert list(report["read right on"])[:2] == ["your drawings, all (10)", "MNIST test set (10,000)"]
+    assert report["after"].iloc[0] == 1.0  # it reads the drawings it learned from
+    next(b for b in at.button if b.label == "Back to the model I had").click()
+    at.run()
+    assert any("Using the shipped model" in i.value for i in at.info)
+    # Nobody else's page changed: a new session still uses the shipped model.
+    other = AppTest.from_file(APP, default_timeout=120)
+    other.run()
+    assert any("Using the shipped model" in i.value for i in other.info)
