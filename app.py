@@ -16,7 +16,7 @@ from ui.identity import remember
 from ui.inside import inside_tab
 from ui.network import network_tab
 from ui.sidebar import sidebar
-from ui.state import freeze_long_lived_objects, model_in_use, restore_model_in_use
+from ui.state import freeze_long_lived_objects, model_in_use, restore_model_in_use, server_settings_warning
 from ui.training import training_tab
 
 st.set_page_config(page_title="MNIST Draw", page_icon="✏️", layout="wide")
@@ -28,6 +28,7 @@ for key in ("filter_true", "filter_pred"):
 
 freeze_long_lived_objects()
 restore_model_in_use()  # the model this person last chose, after a reload too
+server_settings_warning()
 with st.sidebar:
     sidebar()
     remember()  # this browser's identity, for its own drawings and trainings

@@ -50,6 +50,16 @@ def limit() -> int:
     return max(1, cores // 2)
 
 
+def settings_problem() -> str | None:
+    """What is wrong with the server's settings for training ($MNIST_DRAW_TRAININGS), or None: checked when
+    the server starts, so that the log and the page say it at once, not first to whoever presses Train."""
+    try:
+        limit()
+    except ValueError as e:
+        return str(e)
+    return None
+
+
 @dataclass(eq=False)
 class TrainingJob:
     config: TrainConfig

@@ -298,9 +298,15 @@ def test_a_number_is_read_digit_by_digit(at):
     assert [i.caption.split()[0] for img in at.get("image") for i in img.proto.imgs][-4:] == ["2", "0", "2", "6"]
 
 
-def test_a_bad_training_limit_on_the_server_is_a_message_not_a_traceback(at, monkeypatch):
+def test_a_bad_training_limit_on_the_server_is_said_at_once_and_a_training_is_refused(monkeypatch, caplog):
     from mnist_core import jobs
     monkeypatch.setenv(jobs.LIMIT_ENV, "two")
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.run()  # the first page, before anyone presses Train: the page and the server's log say it
+    assert not at.exception
+    assert any("This server's settings are wrong: $MNIST_DRAW_TRAININGS must be a whole number" in e.value
+               for e in at.error)
+    assert any("Server settings: $MNIST_DRAW_TRAININGS" in r.getMessage() for r in caplog.records)
     next(n for n in at.number_input if n.label == "Epochs").set_value(3)
     next(b for b in at.button if b.label == "Train").click()
     at.run()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import gc
+import logging
+import os
 
 import altair as alt
 import pandas as pd
@@ -13,7 +15,7 @@ from mnist_core import views
 from mnist_core.cache import cache_key, is_cached, load_cached
 from mnist_core.evaluate import confusion
 from mnist_core.handwriting import load_handwriting
-from mnist_core.jobs import get_job
+from mnist_core.jobs import LIMIT_ENV, get_job, settings_problem
 from mnist_core.user_drawings import DrawingsError
 
 from .identity import my_drawings
@@ -69,6 +71,23 @@ def freeze_long_lived_objects() -> int:
     shipped()
     gc.freeze()
     return gc.get_freeze_count()
+
+
+@st.cache_resource(show_spinner=False)
+def _checked_settings(values: tuple) -> str | None:
+    """The server's settings checked once per set of values, the problem logged once (values: the key)."""
+    problem = settings_problem()
+    if problem:
+        logging.getLogger("mnist_draw").error("Server settings: %s. Trainings are refused until it is fixed.", problem)
+    return problem
+
+
+def server_settings_warning() -> None:
+    """Say at the top of every page, from the start, what is wrong with the server's settings."""
+    problem = _checked_settings((os.environ.get(LIMIT_ENV, ""),))
+    if problem:
+        st.error(f"This server's settings are wrong: {problem}. Drawing works; training does not until it is "
+                 "fixed and the server restarted.", icon=":material/settings_alert:")
 
 
 def restore_model_in_use() -> None:
