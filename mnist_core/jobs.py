@@ -23,9 +23,10 @@ from .train import TrainResult
 LIMIT_ENV = "MNIST_DRAW_TRAININGS"  # how many trainings may run at once; see limit()
 KEEP_FINISHED = 8  # finished jobs kept (with their models) once their owners have taken them (see collect)
 KEEP_UNCOLLECTED = 64  # finished jobs kept at most, taken or not: a bound on memory (~2 MB a model)
-# Seconds an epoch takes before any has been measured in this process: plain, and with per-epoch
-# images (TrainConfig.new_images_each_epoch). Measured epochs replace them (see _measured).
-GUESS_EPOCH_SECONDS = {False: 1.0, True: 1.5}
+# Seconds an epoch takes before any has been measured in this process, by _kind: (new images each
+# epoch, dropout). Measured epochs replace them (see _measured); make bench measured 0.5-1.0 s for the
+# reference run and 2.2-2.4 s for the shipped recipe's epochs on two cores.
+GUESS_EPOCH_SECONDS = {(False, False): 1.0, (True, False): 1.5, (False, True): 1.6, (True, True): 2.4}
 ADAPT_SECONDS = 1.0  # learning one person's handwriting (adapt.py), on a warm trainer
 
 
@@ -48,6 +49,12 @@ def limit() -> int:
         return n
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     return max(1, cores // 2)
+
+
+def expected_seconds(config: TrainConfig) -> float:
+    """About how long config trains here: its epochs at the seconds per epoch last measured in this process
+    (or first guessed), for settings of its kind."""
+    return _measured[_kind(config)] * config.epochs
 
 
 def settings_problem() -> str | None:
@@ -115,7 +122,7 @@ class TrainingJob:
         if left is None and self.config.adapted_to:
             return ADAPT_SECONDS
         if left is None:
-            left = _measured[self.config.new_images_each_epoch] * (self.config.epochs - len(self.epochs))
+            left = _measured[_kind(self.config)] * (self.config.epochs - len(self.epochs))
         return left
 
     def seconds_to_start(self) -> float:
@@ -146,7 +153,7 @@ class TrainingJob:
 
     def _on_epoch(self, epoch: int, logs: dict) -> None:
         seconds = time.monotonic() - (self.started or time.monotonic())
-        _measured[self.config.new_images_each_epoch] = seconds / epoch
+        _measured[_kind(self.config)] = seconds / epoch
         self.epochs.append(logs)
         if self.cancelled:
             raise Cancelled(f"training cancelled after epoch {epoch}")
@@ -174,7 +181,12 @@ class TrainingJob:
 _jobs: dict[TrainConfig, TrainingJob] = {}  # every job still known, in order of request
 _queue: list[TrainingJob] = []  # waiting, first to start first
 _running: list[TrainingJob] = []
-_measured: dict[bool, float] = dict(GUESS_EPOCH_SECONDS)  # latest seconds per epoch, by new_images_each_epoch
+_measured: dict[tuple, float] = dict(GUESS_EPOCH_SECONDS)  # latest seconds per epoch, by _kind
+
+
+def _kind(config: TrainConfig) -> tuple[bool, bool]:
+    """What an epoch's time depends on most: new images each epoch, and dropout (it trains without XLA)."""
+    return config.new_images_each_epoch, bool(config.dropout)
 _guard = threading.RLock()
 
 

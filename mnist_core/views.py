@@ -212,3 +212,21 @@ def no_gap_reason(config) -> str:
     return ("Keras averages an epoch's training accuracy over the whole epoch, while the weights are still "
             "improving, and the test set is measured with the weights at its end; with few epochs the network "
             "has not yet learned its training set's quirks. Train for more epochs and the gap opens.")
+
+
+def recipes(shipped_config, seconds) -> list[dict]:
+    """The sidebar's starting points: the seed's reference run and the shipped model's recipe (as a student
+    trains it: on the training writers only), each {"name", "settings" (the page's fields), "cost"}, the
+    cost in words from seconds(config), the queue's estimate."""
+    import dataclasses
+    from .config import TrainConfig
+    shipped = dataclasses.replace(shipped_config, with_validation_writers=False, seed=TrainConfig().seed)
+    out = []
+    for name, config in (("Reference run", TrainConfig()), ("Shipped model's recipe", shipped)):
+        s = seconds(config)
+        cost = f"about {s:.0f} s" if s < 90 else f"about {s / 60:.0f} min"
+        if config.as_drawn or config.real_handwriting:
+            cost += ", plus about 2 min the first time (the drawn digits are prepared once)"
+        out.append({"name": name, "cost": cost, "words": describe_config(config),
+                    "settings": {f.name: getattr(config, f.name) for f in settings() if f.metadata["page"]}})
+    return out

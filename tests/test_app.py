@@ -343,3 +343,18 @@ def test_learn_my_handwriting_makes_an_adapted_model_mine_and_there_is_a_way_bac
     other = AppTest.from_file(APP, default_timeout=120)
     other.run()
     assert any("Using the shipped model" in i.value for i in other.info)
+
+
+def test_a_recipe_sets_the_sidebar_and_says_what_it_costs(at):
+    shipped = default_model().config
+    button = next(b for b in at.button if b.label == "Shipped model's recipe")
+    assert "about" in button.help and "min the first time" in button.help  # what it costs here
+    button.click()
+    at.run()
+    assert next(n for n in at.number_input if n.label == "Epochs").value == shipped.epochs
+    assert next(s for s in at.slider if s.label == "Dropout").value == pytest.approx(shipped.dropout)
+    assert next(c for c in at.checkbox if c.label.startswith("Augment")).value is shipped.augment
+    next(b for b in at.button if b.label == "Reference run").click()
+    at.run()
+    assert next(n for n in at.number_input if n.label == "Epochs").value == TrainConfig().epochs
+    assert next(c for c in at.checkbox if c.label.startswith("Augment")).value is False

@@ -7,29 +7,40 @@ import streamlit as st
 from mnist_core import TrainConfig
 from mnist_core.config import settings
 from mnist_core.cache import is_cached
-from mnist_core.jobs import get_job, limit, start_training
+from mnist_core import views
+from mnist_core.jobs import expected_seconds, get_job, limit, start_training
 from mnist_core.user_drawings import DrawingsError
 
 from .identity import my_drawings, who
-from .state import chart_history, use_model
+from .state import chart_history, shipped, use_model
 
 
 def _widget(f):
-    """One widget for a TrainConfig field, with the field's own label, help and limits."""
-    m = f.metadata
+    """One widget for a TrainConfig field, with the field's own label, help and limits; its value is kept
+    under key "setting_<name>" (a recipe sets them all)."""
+    m, key = f.metadata, f"setting_{f.name}"
+    st.session_state.setdefault(key, f.default)
     if f.type == "bool":
-        return st.checkbox(m["label"], value=f.default, help=m["help"])
+        return st.checkbox(m["label"], help=m["help"], key=key)
     if m["choices"]:
-        return st.select_slider(m["label"], options=list(m["choices"]), value=f.default, help=m["help"])
+        return st.select_slider(m["label"], options=list(m["choices"]), help=m["help"], key=key)
     if f.type == "int":
-        return int(st.number_input(m["label"], min_value=m["lo"], max_value=m["hi"], value=f.default, step=1,
-                                   help=m["help"]))
+        return int(st.number_input(m["label"], min_value=m["lo"], max_value=m["hi"], step=1, help=m["help"], key=key))
     hi = m["hi"] - 0.05 if m["hi_open"] else m["hi"]
-    return st.slider(m["label"], float(m["lo"]), float(hi), float(f.default), 0.05, help=m["help"])
+    return st.slider(m["label"], float(m["lo"]), float(hi), step=0.05, help=m["help"], key=key)
+
+
+def _use_recipe(recipe: dict) -> None:
+    for name, value in recipe["settings"].items():
+        st.session_state[f"setting_{name}"] = float(value) if isinstance(value, float) else value
 
 
 def sidebar():
     st.header("Train the network")
+    st.caption("Start from a recipe, then change what you like:")
+    for column, recipe in zip(st.columns(2), views.recipes(shipped().config, expected_seconds)):
+        column.button(recipe["name"], on_click=_use_recipe, args=(recipe,), width="stretch",
+                      help=f"{recipe['words']}: {recipe['cost']} on this server.")
     chosen = {f.name: _widget(f) for f in settings() if f.metadata["page"]}
     try:
         mine = my_drawings()
