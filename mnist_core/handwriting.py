@@ -185,7 +185,7 @@ def draw_on_canvas(strokes: list[np.ndarray], rng: np.random.Generator, conventi
     return as_canvas(ink, convention if convention is not None else CONVENTIONS[rng.integers(len(CONVENTIONS))])
 
 
-RENDER_VERSION = 4  # bump when drawing, the conventions or canvas_to_mnist change what comes out
+RENDER_VERSION = 4  # bump when drawing, the conventions, canvas_to_mnist or canvas_to_digits change what comes out
 
 
 def as_drawn_digits(pen: PenDigits, copies: int, seed: int = 0, workers: int = 2) -> tuple[np.ndarray, np.ndarray]:

@@ -122,7 +122,7 @@ def your_drawings(result):
             f"and {result.test_accuracy:.2%} of the MNIST test set; the shipped model reads "
             f"{base['correct']}/{base['total']} and {shipped().test_accuracy:.2%}. Drawings saved before this "
             "training were in its training data, so only new ones measure it fairly.")
-    learn_my_handwriting(result, dy)
+    learn_my_handwriting(result, dx, dy)
     gallery = st.columns(12)
     for i, (img, lab, pred) in enumerate(list(zip(dx, dy, acc["predicted"]))[-12:]):
         gallery[i].image(views.pixel_view(img, 2), caption=f"{lab}" + ("" if lab == pred else f" (read {pred})"))
@@ -136,12 +136,11 @@ def your_drawings(result):
             st.rerun()
 
 
-def learn_my_handwriting(result, dy):
-    """The button that adapts the model in use to this person's drawings, and what adapting did."""
+def learn_my_handwriting(result, dx, dy):
+    """The button that adapts the model in use to this person's drawings (dx, dy), and what adapting did."""
     config = result.config
     if config.adapted_to:
         base = base_model(config.base)
-        _, dx, dy = my_drawings().arrays()
         report = views.adaptation_report(base, result, dx, dy)
         st.markdown(f"**This model learned your handwriting** from your first {report['learned_from']} drawings "
                     f"(adapted from {'the shipped model' if base.source == 'shipped' else 'your model'}). Before → "
@@ -162,11 +161,10 @@ def learn_my_handwriting(result, dy):
         except (ValueError, DrawingsError) as e:
             st.error(f"Cannot learn your handwriting: {e}")
         else:
-            st.session_state["before_adapting"] = config if result.source != "shipped" else None
             st.session_state["pending"] = adapted
             st.rerun()  # the sidebar shows the progress, then makes it the model in use
-    if config.adapted_to and b.button("Back to the model I had"):
-        use_model(st.session_state.pop("before_adapting", None))
+    if config.adapted_to and b.button("Back to the model I had"):  # the one it was adapted from
+        use_model(None if config.base == shipped().config else config.base)
         st.rerun()
 
 
