@@ -101,7 +101,7 @@ def restore_model_in_use() -> None:
         config = TrainConfig.from_dict(remembered) if remembered else None
     except (DrawingsError, ValueError, TypeError):
         pass  # no database, or settings of another version: the shipped model
-    if config is not None and config != shipped().config and not is_cached(config):
+    if config is not None and (config == shipped().config or not is_cached(config)):
         config = None
     st.session_state["config"] = config
 
@@ -118,7 +118,7 @@ def use_model(config: TrainConfig | None) -> None:
 def model_in_use():
     """The session's model: one it trained, else the shipped default."""
     config = st.session_state.get("config")
-    if config is None:
+    if config is None or config == shipped().config:
         return shipped()
     job = get_job(config)
     if job is not None and job.result is not None:
