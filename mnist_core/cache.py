@@ -187,18 +187,14 @@ def read_model_file(path: str | Path) -> tuple[keras.Model, dict | None]:
                          "its safe mode (CVE-2025-9905). Save it as .keras")
     if not zipfile.is_zipfile(path):
         raise ValueError(f"{path}: neither a .keras file nor the model zip the page's Download gives")
-    with zipfile.ZipFile(path) as z:
-        is_bundle = set(BUNDLE_FILES) <= set(z.namelist())
-        if is_bundle:
+    with zipfile.ZipFile(path) as z, tempfile.TemporaryDirectory() as tmp:
+        if set(BUNDLE_FILES) <= set(z.namelist()):  # the page's Download
             _unpacked_size(z, path)
-            tmp = tempfile.TemporaryDirectory()
-            z.extractall(tmp.name, members=BUNDLE_FILES)
-    if is_bundle:
-        with tmp:
-            model = _load_keras(Path(tmp.name) / BUNDLE_FILES[0], path)
-            meta = _read_meta(Path(tmp.name) / BUNDLE_FILES[1], path)
-    else:
-        model, meta = _load_keras(path, path), _read_meta(path.with_suffix(".json"), path.with_suffix(".json"))
+            z.extractall(tmp, members=BUNDLE_FILES)
+            model = _load_keras(Path(tmp) / BUNDLE_FILES[0], path)
+            meta = _read_meta(Path(tmp) / BUNDLE_FILES[1], path)
+        else:  # a .keras file, with its .json beside it if there is one
+            model, meta = _load_keras(path, path), _read_meta(path.with_suffix(".json"), path.with_suffix(".json"))
     if tuple(model.input_shape[1:]) != (784,) or tuple(model.output_shape[1:]) != (10,):
         raise ValueError(f"{path}: maps {model.input_shape} to {model.output_shape}, not 784 pixels to 10 digits")
     return model, meta

@@ -52,8 +52,8 @@ class TrainConfig:
         0.0, 1.0, words="{:.0%} as drawn")
     real_handwriting: float = setting(
         0.0, "Real handwriting, drawn on the canvas (share)",
-        "Adds digits written with a pen by 68 real people (UNIPEN), drawn as this canvas draws them at a fresh "
-        "size, brush and colour each time, to every epoch: this many per MNIST training image (0.2 adds 12,000). "
+        "Adds digits written with a pen by real people (UNIPEN's training writers), drawn as this canvas draws "
+        "them at a fresh size, brush and colour each time, to every epoch: this many per MNIST training image (0.2 adds 12,000). "
         "Some of their 0s get a slash and some 1s a long up-stroke, as many people write them. The first use "
         "prepares them once (about 2 minutes).", 0.0, 1.0, words="real handwriting {:g}")
     with_validation_writers: bool = setting(
