@@ -13,7 +13,8 @@ import time
 
 import numpy as np
 
-from mnist_core import TrainConfig, load_mnist, train
+from mnist_core import TrainConfig, load_mnist
+from mnist_core.train import train
 from mnist_core.adapt import adapt
 from mnist_core.evaluate import measure
 from mnist_core.handwriting import reading_set, shipped_split

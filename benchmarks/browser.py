@@ -193,3 +193,23 @@ def draw_and_read(page, strokes, timeout_ms: int = 10000, settle_ms: int = 700) 
     if shown is None:
         shown = [c for c in changes if c[0] > up][-1][0]
     return prediction(page), shown - up
+
+
+def process_report(pid: int) -> dict:
+    """A running process, from outside (Linux /proc): its RSS in MiB, and whether TensorFlow (which
+    Keras 3 imports here) is loaded: any of its shared libraries mapped into the process."""
+    status = Path(f"/proc/{pid}/status").read_text()
+    rss = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:")) / 1024
+    maps = Path(f"/proc/{pid}/maps").read_text()
+    return {"rss_mib": rss, "tensorflow": "tensorflow" in maps or "/keras/" in maps}
+
+
+def children(pid: int) -> list[int]:
+    """The processes pid started (Linux /proc)."""
+    out = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            out += [int(c) for c in (task / "children").read_text().split()]
+        except OSError:
+            pass
+    return out

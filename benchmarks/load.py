@@ -51,7 +51,8 @@ def _plain(epochs: int) -> dict:
 
 
 def _ours(epochs: int, augment: bool) -> dict:
-    from mnist_core import TrainConfig, default_model, load_mnist, train
+    from mnist_core import TrainConfig, default_model, load_mnist
+    from mnist_core.train import train
     start = time.perf_counter()
     load_mnist()
     default_model()  # what the app holds while someone trains

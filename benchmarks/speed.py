@@ -16,7 +16,7 @@ import numpy as np
 from mnist_core.canvas import canvas_to_mnist
 from mnist_core.config import TrainConfig
 from mnist_core.data import load_mnist
-from mnist_core.model import prepare_images
+from mnist_core.network import prepare_images
 from mnist_core.paths import CACHE_ENV
 from mnist_core.predict import predict_proba
 from mnist_core.strokes import as_canvas, render

@@ -12,7 +12,7 @@ import sys
 import time
 from pathlib import Path
 
-from . import TrainConfig, default_model, load_mnist, load_or_train, train
+from . import TrainConfig, default_model, load_mnist, load_or_train
 from .cache import read_model_file, write_entry
 from .config import settings
 from .evaluate import measure
@@ -69,7 +69,18 @@ def model_from(a: argparse.Namespace):
     return load_or_train(config, cache_dir=models_dir(a), on_epoch=ProgressBar(config.epochs))
 
 
+def cmd_worker(a: argparse.Namespace) -> int:
+    from .broker import settings_problem
+    from .worker import serve
+    problem = settings_problem()
+    if problem:
+        raise ValueError(problem)
+    serve(parent=a.parent)
+    return 0
+
+
 def cmd_train(a: argparse.Namespace) -> int:
+    from .train import train
     config = config_from(a)
     bar = ProgressBar(config.epochs)
     if a.ship:
@@ -154,6 +165,10 @@ def parser() -> argparse.ArgumentParser:
     x.add_argument("--out", default="my-drawings.npz")
     x.add_argument("--db", help="drawings database (default: $MNIST_DRAW_DB or the user data folder)")
     x.set_defaults(func=cmd_export_drawings)
+    w = sub.add_parser("worker", help="take trainings off the page's queue ($MNIST_DRAW_BROKER, else this machine's) "
+                                      "and run them, one at a time, until stopped")
+    w.add_argument("--parent", type=int, help=argparse.SUPPRESS)  # a page's own worker: stops when that process does
+    w.set_defaults(func=cmd_worker)
     return p
 
 

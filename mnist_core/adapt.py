@@ -12,7 +12,8 @@ import numpy as np
 from .augment import augment_batch
 from .config import TrainConfig
 from .data import load_mnist
-from .model import build_model, deskews
+from .model import build_model
+from .network import TrainResult, deskews
 
 STEPS = 120  # weight updates: one compiled shape, so every adaptation reuses the trainer
 BATCH = 128
@@ -82,7 +83,7 @@ def adapted_result(config: TrainConfig, drawings=None):
     from .cache import base_result
     from .evaluate import measure
     from .handwriting import real_handwriting_figures
-    from .train import TrainResult
+
     from .user_drawings import Drawings
     start = time.perf_counter()
     base = base_result(config.base)

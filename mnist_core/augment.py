@@ -8,7 +8,8 @@ and with its stroke thinned or thickened. Some 1s also get a flag: MNIST has few
 
 from __future__ import annotations
 
-import keras
+import functools
+
 import numpy as np
 
 CENTRE = 13.5  # pixel centre of a 28x28 image
@@ -41,22 +42,23 @@ def elastic_fields(n: int, rng: np.random.Generator) -> np.ndarray:
     return rng.normal(0, ELASTIC_PIXELS, (n, 4, 4, 2)).astype("float32")
 
 
-def _bicubic_matrix() -> np.ndarray:
+@functools.cache
+def _upsample() -> np.ndarray:
     """(28, 4): keras.ops.image.resize's bicubic upsampling of 4 points to 28, as a matrix (it is
     linear and separable, so a field is this @ coarse @ this.T)."""
+    import keras  # this module's maths runs where training does; its constants are read without Keras
     impulses = np.eye(4, dtype="float32")[:, :, None, None]  # 4 images of 4x1, one impulse each
     return keras.ops.convert_to_numpy(keras.ops.image.resize(impulses, (28, 1), interpolation="bicubic"))[:, :, 0, 0].T
 
-
-_UPSAMPLE = _bicubic_matrix()
 _GRID = np.stack(np.meshgrid(np.arange(28), np.arange(28), indexing="ij"), axis=-1).astype("float32")  # (y, x)
 
 
 def _warp(images, inv, offset, coarse):
     """Images (n, 28, 28) float32 0-255 under the affine maps inv (n, 2, 2), offset (n, 2) of
     random_affines and the coarse fields (n, 4, 4, 2) of elastic_fields -> (n, 28, 28) float32."""
+    import keras
     ops = keras.ops
-    field = ops.einsum("yi,nijc,xj->nyxc", _UPSAMPLE, coarse, _UPSAMPLE)  # (n, 28, 28, 2)
+    field = ops.einsum("yi,nijc,xj->nyxc", _upsample(), coarse, _upsample())  # (n, 28, 28, 2)
     gy, gx = _GRID[..., 0], _GRID[..., 1]
     cy = inv[:, 0, 0, None, None] * gy + inv[:, 0, 1, None, None] * gx + offset[:, 0, None, None] + field[..., 0]
     cx = inv[:, 1, 0, None, None] * gy + inv[:, 1, 1, None, None] * gx + offset[:, 1, None, None] + field[..., 1]
@@ -74,6 +76,7 @@ def _warp(images, inv, offset, coarse):
 def _restroke(x, mix):
     """Images (n, 28, 28) float32 0-255 with their stroke width changed by mix (n,) in [-1, 1]: a blend
     towards a 3x3 grey dilation (> 0, bolder) or erosion (< 0, thinner) -> (n, 28, 28) float32 0-255."""
+    import keras
     ops = keras.ops
 
     def three_by_three(most, padded):  # (n, 30, 30) -> (n, 28, 28), rows then columns
@@ -108,7 +111,7 @@ def augment_batch(images: np.ndarray, rng: np.random.Generator, chunk: int = 250
         coarse = elastic_fields(n, rng)
         mix = rng.uniform(-0.7, 1.0, n).astype("float32")
         x = _compiled["restroke"](_compiled["warp"](part.astype(np.float32), inv, offset, coarse), mix)
-        out[start: start + n] = keras.ops.convert_to_numpy(x)
+        out[start: start + n] = x.numpy()
     return out
 
 

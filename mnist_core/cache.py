@@ -1,8 +1,10 @@
 """A disk cache of trained models, keyed by the config, the data checksums and the Keras version.
 
-One entry is <key>.keras (the model) plus <key>.json (its TrainResult without the model), each
-written atomically. A lock file per key makes concurrent trainers of one config (threads or
-processes) train it once: the others wait, then load what the first one wrote.
+One entry is <key>.keras (the model, for Keras and for download), <key>.npz (its weights as numpy
+arrays: what the page reads, without TensorFlow) and <key>.json (its TrainResult without the model),
+each written atomically, the .json last. A lock file per key makes concurrent trainers of one config
+(threads or processes) train it once: the others wait, then load what the first one wrote. Keras is
+imported only by what trains or reads a .keras file.
 """
 
 from __future__ import annotations
@@ -17,15 +19,16 @@ import threading
 import zipfile
 from pathlib import Path
 
+import importlib.metadata
+
 import filelock
-import keras
 
 from .config import TrainConfig
 from . import augment, data, handwriting, paths
+from .network import Network, TrainResult, as_network
 from .paths import DEFAULT_MODEL_DIR, MNIST_DIR, UNIPEN_DIR, atomic_write_bytes
-from .train import HANDWRITING_COPIES, OnEpoch, TrainResult, train
 
-FORMAT = 11  # bump when what a cache entry holds, or how a config trains, changes
+FORMAT = 12  # bump when what a cache entry holds, or how a config trains, changes
 
 
 def cache_key(config: TrainConfig) -> str:
@@ -34,8 +37,8 @@ def cache_key(config: TrainConfig) -> str:
     The one key of a config: the cache's file name and the training job's name."""
     parts = [json.dumps(config.to_dict(), sort_keys=True), (MNIST_DIR / data.SUMS_FILE).read_text(),
              (UNIPEN_DIR / handwriting.SUMS_FILE).read_text(), handwriting.split_key(),
-             f"{augment.AS_DRAWN_VERSION}/{handwriting.RENDER_VERSION}/{HANDWRITING_COPIES}",
-             keras.__version__, str(FORMAT)]
+             f"{augment.AS_DRAWN_VERSION}/{handwriting.RENDER_VERSION}/{handwriting.HANDWRITING_COPIES}",
+             importlib.metadata.version("keras"), str(FORMAT)]
     if config.adapted_to:  # the shipped model may be the base: a new one is another adapted model
         parts.append((DEFAULT_MODEL_DIR / "model.json").read_text())
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:20]
@@ -48,14 +51,28 @@ def _locked(folder: Path, key: str) -> filelock.FileLock:
 
 
 def read_entry(model_path: Path, meta_path: Path, source: str) -> TrainResult:
-    """Load a saved model (Keras safe mode) and its metadata; raises on anything unsound."""
+    """A saved model's Network (from the .npz beside model_path: arrays only, nothing unpickled) and its
+    metadata; raises on anything unsound."""
     meta = json.loads(meta_path.read_text())
-    model = keras.saving.load_model(model_path, compile=False, safe_mode=True)
-    return TrainResult.from_meta(model, meta, source)
+    result = TrainResult.from_meta(Network.from_npz(model_path.with_suffix(".npz")), meta, source)
+    result.extra["cache_path"] = str(model_path)  # this machine's path (a worker elsewhere wrote its own)
+    return result
+
+
+def entry_files(model_path: Path) -> dict[str, bytes]:
+    """An entry's files by suffix ("keras", "npz", "json"): what a worker sends back through the broker."""
+    return {suffix: model_path.with_suffix("." + suffix).read_bytes() for suffix in ("keras", "npz", "json")}
+
+
+def put_entry_files(files: dict[str, bytes], model_path: Path) -> None:
+    """Write entry_files' bytes as an entry at model_path, each atomically, the .json last."""
+    for suffix in ("keras", "npz", "json"):
+        atomic_write_bytes(model_path.with_suffix("." + suffix), files[suffix])
 
 
 def write_entry(result: TrainResult, model_path: Path, meta_path: Path) -> None:
-    """Model first, then metadata: an entry counts only once its .json exists."""
+    """The .keras model (Keras: in the process that trained it), its .npz, then the metadata: an entry
+    counts only once its .json exists."""
     model_path.parent.mkdir(parents=True, exist_ok=True)
     tmp = model_path.with_name(f".{model_path.stem}.{os.getpid()}.{threading.get_ident()}.tmp.keras")
     try:
@@ -63,6 +80,7 @@ def write_entry(result: TrainResult, model_path: Path, meta_path: Path) -> None:
         tmp.replace(model_path)
     finally:
         tmp.unlink(missing_ok=True)
+    atomic_write_bytes(model_path.with_suffix(".npz"), as_network(result.model).to_npz())
     atomic_write_bytes(meta_path, json.dumps(result.meta(), indent=1).encode())
 
 
@@ -86,9 +104,16 @@ def load_cached(config: TrainConfig, cache_dir: str | Path | None = None) -> Tra
         raise LookupError(f"no sound cached model for these settings ({type(e).__name__})") from None
 
 
+def entry_path(config: TrainConfig, cache_dir: str | Path | None = None) -> Path:
+    """Where config's .keras file is, or would be (its .npz and .json beside it)."""
+    return _entry_paths(config, cache_dir)[1]
+
+
 def load_or_train(config: TrainConfig = TrainConfig(), cache_dir: str | Path | None = None,
-                  on_epoch: OnEpoch | None = None) -> TrainResult:
-    """The cached model for config if there is a sound one, else train it and cache it."""
+                  on_epoch=None, drawings=None) -> TrainResult:
+    """The cached model for config if there is a sound one, else train it (on_epoch(epoch, logs) after
+    each epoch; drawings: a user_drawings.Drawings, default the database's) and cache it. Imports the
+    training's modules, and so TensorFlow, only to train."""
     key, model_path, meta_path = _entry_paths(config, cache_dir)
     model_path.parent.mkdir(parents=True, exist_ok=True)
     with _locked(model_path.parent, key):
@@ -101,12 +126,18 @@ def load_or_train(config: TrainConfig = TrainConfig(), cache_dir: str | Path | N
                 model_path.unlink(missing_ok=True)
         if config.adapted_to:
             from .adapt import adapted_result
-            result = adapted_result(config)
+            result = adapted_result(config, drawings)
         else:
-            result = train(config, on_epoch=on_epoch)
+            result = train(config, on_epoch=on_epoch, drawings=drawings)
         result.extra["cache_path"] = str(model_path)
         write_entry(result, model_path, meta_path)
         return result
+
+
+def train(config, on_epoch=None, drawings=None):
+    """train.train, imported here only when something trains (it imports TensorFlow)."""
+    from .train import train as train_
+    return train_(config, on_epoch=on_epoch, drawings=drawings)
 
 
 def base_result(config: TrainConfig, cache_dir: str | Path | None = None) -> TrainResult:
@@ -120,15 +151,20 @@ BUNDLE_FILES = ("model.keras", "model.json")
 
 def bundle(result: TrainResult) -> bytes:
     """A model to take away, as the bytes of a zip: model.keras (loads with
-    keras.saving.load_model(path, safe_mode=True) once mnist_core is imported, which registers its
-    Deskew layer) and model.json (its TrainConfig, test figures and per-epoch history)."""
+    keras.saving.load_model(path, safe_mode=True) once mnist_core.model is imported, which registers its
+    Deskew layer) and model.json (its TrainConfig, test figures and per-epoch history). From its files
+    on disk (a cached or shipped model), else (a Keras model just trained) written afresh."""
     with tempfile.TemporaryDirectory() as tmp:
-        paths_ = [Path(tmp) / name for name in BUNDLE_FILES]
-        write_entry(result, *paths_)
+        saved = result.extra.get("cache_path")
+        if saved and Path(saved).exists():
+            paths_ = [Path(saved), Path(saved).with_suffix(".json")]
+        else:
+            paths_ = [Path(tmp) / name for name in BUNDLE_FILES]
+            write_entry(result, *paths_)
         buf = io.BytesIO()
         with zipfile.ZipFile(buf, "w") as z:
-            for path in paths_:
-                z.write(path, path.name)
+            for path, name in zip(paths_, BUNDLE_FILES):
+                z.write(path, name)
     return buf.getvalue()
 
 
@@ -144,8 +180,11 @@ def _unpacked_size(z: zipfile.ZipFile, shown: Path) -> int:
     return size
 
 
-def _load_keras(path: Path, shown: Path) -> keras.Model:
+def _load_keras(path: Path, shown: Path):
     """A .keras file in Keras's safe mode (no code in it runs), its errors told in one line about `shown`."""
+    import keras
+
+    from . import model as _  # noqa: F401  (registers the Deskew layer)
     with zipfile.ZipFile(path) as z:  # a .keras file is a zip: bounded before Keras unpacks it
         _unpacked_size(z, shown)
     try:
@@ -168,7 +207,7 @@ def _read_meta(path: Path, shown: Path) -> dict | None:
     return meta
 
 
-def read_model_file(path: str | Path) -> tuple[keras.Model, dict | None]:
+def read_model_file(path: str | Path) -> tuple[object, dict | None]:
     """A model someone gives: a zip as bundle() makes it, or a .keras file (with its .json beside it,
     if there is one). Returns the model and its metadata (None if there is none). Keras safe mode:
     no code in the file runs; HDF5 (.h5) files are refused, as Keras ignores safe mode for them

@@ -7,6 +7,7 @@ import functools
 import gzip
 import hashlib
 import io
+import sys
 import weakref
 from pathlib import Path
 
@@ -111,7 +112,9 @@ def load_mnist(data_dir: str | Path | None = None):
 def _shared(data_dir: Path, cached: Path):
     """One read-only copy per folder and file state (the cache path changes with the files)."""
     (x_train, y_train), (x_test, y_test) = _load(data_dir)
-    return (_in_tensorflow(x_train), _read_only(y_train)), (_read_only(x_test), _read_only(y_test))
+    # In a process that trains (TensorFlow already imported), the training images live in a tensor.
+    shared = _in_tensorflow if "tensorflow" in sys.modules else _read_only
+    return (shared(x_train), _read_only(y_train)), (_read_only(x_test), _read_only(y_test))
 
 
 def _read_only(a: np.ndarray) -> np.ndarray:

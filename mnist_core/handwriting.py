@@ -185,6 +185,7 @@ def draw_on_canvas(strokes: list[np.ndarray], rng: np.random.Generator, conventi
     return as_canvas(ink, convention if convention is not None else CONVENTIONS[rng.integers(len(CONVENTIONS))])
 
 
+HANDWRITING_COPIES = 8  # training's canvas drawings of each real pen digit; each epoch picks among them
 RENDER_VERSION = 4  # bump when drawing, the conventions, canvas_to_mnist or canvas_to_digits change what comes out
 
 

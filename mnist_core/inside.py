@@ -9,25 +9,23 @@ output layer, z = a @ W2 + b2 (10,) the scores that softmax turns into probabili
 
 from __future__ import annotations
 
-import keras
 import numpy as np
 
-from .model import deskew, deskews
+from .network import as_network, deskew
 
 
 def weights(model) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(W1 (784, h), b1 (h,), W2 (h, 10), b2 (10,)); a ValueError for any other kind of network."""
-    dense = [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)]
-    if len(dense) != 2 or dense[0].get_weights()[0].shape[0] != 784 or dense[1].units != 10:
-        raise ValueError("looking inside needs the dense network: 784 inputs, one hidden layer, 10 outputs")
-    (w1, b1), (w2, b2) = (layer.get_weights() for layer in dense)
-    return w1, b1, w2, b2
+    dense = [layer for layer in as_network(model).layers if layer.kind == "Dense"]
+    if len(dense) != 2 or dense[0].activation != "relu":
+        raise ValueError("looking inside needs the dense network: 784 inputs, one relu hidden layer, 10 outputs")
+    return dense[0].kernel, dense[0].bias, dense[1].kernel, dense[1].bias
 
 
 def network_input(model, image: np.ndarray) -> np.ndarray:
     """(28, 28) in [0, 1] -> (784,) x: what the hidden layer reads (deskewed if the model deskews)."""
     x = np.asarray(image, np.float32).reshape(1, 784)
-    return (deskew(x) if deskews(model) else x)[0]
+    return (deskew(x) if as_network(model).deskews else x)[0]
 
 
 def look_inside(model, image: np.ndarray, top: int = 6) -> dict:

@@ -1,85 +1,58 @@
-"""Trainings in background threads: one job per config, at most limit() running, the rest queued fairly.
+"""Trainings as the page sees them: one job per config, on the training queue (broker.py), run by workers.
 
-A web page reruns its script on every click and may be closed at any time; a job outlives both.
-It trains through load_or_train (so its model lands in the disk cache) and records its progress
-for whoever watches. Many people share one server: each training takes all the cores it gets, so
-running more than the cores allow only slows every one of them and holds more memory. Jobs wait in
-order of request; identical settings share one job; whoever asked can withdraw, and a job nobody
-wants any more is cancelled (before it starts, or at the end of its current epoch).
+A web page reruns its script on every click and may be closed at any time; a job outlives both. The
+page's process never trains: it puts the job on the queue, and one thread of its own (the watcher)
+reads each job's place, epochs and outcome from the broker, so the page itself only reads this
+module's fields. Jobs wait in order of request (learning a person's handwriting, about a second,
+first); identical settings share one job; whoever asked can withdraw, and a job nobody wants any
+more is cancelled (before it starts, or at the end of its current epoch). A worker that dies
+mid-training (killed, out of memory) makes its job fail with a plain reason; the page goes on.
 """
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from dataclasses import dataclass, field
 
-from . import process
-from .cache import cache_key, load_or_train
+from . import broker
+from .broker import BROKER_ENV, LIMIT_ENV, BrokerError, limit, settings_problem, start_local_workers  # noqa: F401
 from .config import TrainConfig
-from .train import TrainResult
+from .network import TrainResult
 
-LIMIT_ENV = "MNIST_DRAW_TRAININGS"  # how many trainings may run at once; see limit()
 KEEP_FINISHED = 8  # finished jobs kept (with their models) once their owners have taken them (see collect)
 KEEP_UNCOLLECTED = 64  # finished jobs kept at most, taken or not: a bound on memory (~2 MB a model)
 # Seconds an epoch takes before any has been measured in this process, by _kind: (new images each
 # epoch, dropout). Measured epochs replace them (see _measured); make bench measured 0.5-1.0 s for the
 # reference run and 2.2-2.4 s for the shipped recipe's epochs on two cores.
 GUESS_EPOCH_SECONDS = {(False, False): 1.0, (True, False): 1.5, (False, True): 1.6, (True, True): 2.4}
-ADAPT_SECONDS = 1.0  # learning one person's handwriting (adapt.py), on a warm trainer
-
-
-class Cancelled(Exception):
-    """Raised inside a training whose every requester withdrew; nothing of it is cached."""
-
-
-def limit() -> int:
-    """Trainings that may run at once: $MNIST_DRAW_TRAININGS, else one per two cores (at least one).
-
-    One training already keeps two cores busy (TensorFlow spreads each step over them)."""
-    value = os.environ.get(LIMIT_ENV, "").strip()
-    if value:
-        try:
-            n = int(value)
-        except ValueError:
-            raise ValueError(f"${LIMIT_ENV} must be a whole number of trainings, got {value!r}") from None
-        if n < 1:
-            raise ValueError(f"${LIMIT_ENV} must be at least 1, got {n}")
-        return n
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    return max(1, cores // 2)
+ADAPT_SECONDS = 1.0  # learning one person's handwriting (adapt.py), on a warm worker
+POLL = 0.25  # seconds between the watcher's looks at the broker
+LOST_AFTER = 30.0  # seconds a job may be off the queue with no worker saying it has it, before it is lost
 
 
 def expected_seconds(config: TrainConfig) -> float:
     """About how long config trains here: its epochs at the seconds per epoch last measured in this process
     (or first guessed), for settings of its kind."""
-    return _measured[_kind(config)] * config.epochs
-
-
-def settings_problem() -> str | None:
-    """What is wrong with the server's settings for training ($MNIST_DRAW_TRAININGS), or None: checked when
-    the server starts, so that the log and the page say it at once, not first to whoever presses Train."""
-    try:
-        limit()
-    except ValueError as e:
-        return str(e)
-    return None
+    return ADAPT_SECONDS if config.adapted_to else _measured[_kind(config)] * config.epochs
 
 
 @dataclass(eq=False)
 class TrainingJob:
     config: TrainConfig
+    task_id: str = ""
     epochs: list[dict] = field(default_factory=list)  # one logs dict per finished epoch
     result: TrainResult | None = None
     error: str | None = None
     cancelled: bool = False
     requested: float = field(default_factory=time.monotonic)
-    started: float | None = None  # when it left the queue
+    started: float | None = None  # when a worker took it
     finished: float | None = None
     done: threading.Event = field(default_factory=threading.Event)
     owners: set[str] = field(default_factory=set)  # who asked for it and has not withdrawn
     collected: bool = False  # an owner's page has taken its outcome
+    _position: int | None = 1
+    _left_queue: float | None = None  # when the watcher first saw it off the queue
 
     @property
     def running(self) -> bool:
@@ -96,8 +69,7 @@ class TrainingJob:
     @property
     def position(self) -> int | None:
         """1 for the next to start, 2 after it, ...; None once it has started."""
-        with _guard:
-            return _queue.index(self) + 1 if self in _queue else None
+        return None if self.started is not None or self.done.is_set() else self._position
 
     @property
     def fraction(self) -> float:
@@ -119,19 +91,20 @@ class TrainingJob:
     def _expected_left(self) -> float:
         """Seconds of training still ahead of it, measured or guessed."""
         left = self.seconds_left()
-        if left is None and self.config.adapted_to:
-            return ADAPT_SECONDS
         if left is None:
-            left = _measured[_kind(self.config)] * (self.config.epochs - len(self.epochs))
+            left = expected_seconds(self.config) * (1 - self.fraction)
         return left
 
     def seconds_to_start(self) -> float:
-        """Estimated wait before a queued job starts: the training ahead of it, shared among the slots."""
+        """Estimated wait before a queued job starts: the training ahead of it (this page's jobs, and the
+        others on the queue by their settings), shared among the workers alive."""
+        position = self.position
+        if position is None:
+            return 0.0
         with _guard:
-            if self not in _queue:
-                return 0.0
-            ahead = [j for j in _running] + _queue[:_queue.index(self)]
-        return sum(j._expected_left() for j in ahead) / limit()
+            ahead = sum(j._expected_left() for j in _jobs.values() if j.state == "running")
+        ahead += sum(expected_seconds(c) for c in _pending[:position - 1])
+        return ahead / max(1, _status["workers"])
 
     def cancel(self, owner: str = "") -> bool:
         """owner withdraws; with nobody left the job is cancelled: at once if queued, else at the end of its
@@ -141,62 +114,118 @@ class TrainingJob:
             if self.owners or self.done.is_set():
                 return self.cancelled
             self.cancelled = True
-            if self in _queue:
-                _queue.remove(self)
-                self.finished = time.monotonic()
-                self.done.set()
+            try:
+                h = broker.huey()
+                h.put(f"cancel:{self.task_id}", True)  # if a worker has it (or takes it now): after its epoch
+                if self.started is None:
+                    h.revoke_by_id(self.task_id)  # a worker that takes it skips it
+                    self._finish()
+            except Exception:  # the broker is down: it is cancelled here; a worker may still train it
+                self._finish()
         return True
 
     def collect(self) -> None:
         """An owner's page has taken the finished job's outcome: it may be forgotten from now on."""
         self.collected = True
 
-    def _on_epoch(self, epoch: int, logs: dict) -> None:
-        seconds = time.monotonic() - (self.started or time.monotonic())
-        _measured[_kind(self.config)] = seconds / epoch
-        self.epochs.append(logs)
-        if self.cancelled:
-            raise Cancelled(f"training cancelled after epoch {epoch}")
+    def _finish(self, result: TrainResult | None = None, error: str | None = None) -> None:
+        """Called with _guard held."""
+        self.result, self.error = result, error
+        self.finished = time.monotonic()
+        self.done.set()
+        _jobs[self.config] = _jobs.pop(self.config)  # finished jobs stand in order of finishing
+        _forget_finished()
 
-    def _run(self) -> None:
-        process.in_background()  # people's drawings are answered first
-        try:
-            if self.cancelled:
-                raise Cancelled("training cancelled before it started")
-            self.result = load_or_train(self.config, on_epoch=self._on_epoch)
-        except Cancelled:
-            pass
-        except Exception as e:  # reported on the page; the thread must not die silently
-            self.error = f"{type(e).__name__}: {e}"
-        finally:
-            with _guard:
-                _running.remove(self)
-                self.finished = time.monotonic()
-                self.done.set()
-                _jobs[self.config] = _jobs.pop(self.config)  # finished jobs stand in order of finishing
-                _forget_finished()
-                _start_next()
+    def _take_epochs(self, progress: dict) -> None:
+        if self.started is None:
+            self.started = time.monotonic()
+        new = progress["epochs"][len(self.epochs):]
+        if new:
+            _measured[_kind(self.config)] = progress["elapsed"] / len(progress["epochs"])
+            self.epochs.extend(new)
+
+    def _poll(self, h, pending: list[str]) -> None:
+        """Bring the job up to date from the broker (the watcher's thread, with _guard held)."""
+        if self.task_id in pending:
+            self._position = pending.index(self.task_id) + 1
+            return
+        self._left_queue = self._left_queue or time.monotonic()
+        progress = h.get(f"progress:{self.task_id}", peek=True)
+        if progress:
+            self._take_epochs(progress)
+        outcome = h.get(self.task_id)  # the task's result, taken off the broker
+        if outcome is None:
+            if progress and broker.is_dead(progress["worker"], _seen):
+                self._finish(error=f"The worker training it stopped (killed, out of memory or crashed) after "
+                                   f"{len(self.epochs)} of {self.config.epochs} epochs; nothing of it was kept. "
+                                   "Press Train to try again.")
+            elif not progress and time.monotonic() - self._left_queue > LOST_AFTER:
+                self._finish(error="A worker took it off the queue and was not heard of again. Press Train to try again.")
+            return
+        h.delete(f"progress:{self.task_id}")
+        if not isinstance(outcome, dict):  # Huey's record of an exception the task itself did not catch
+            self._finish(error=str(getattr(outcome, "metadata", {}).get("error", outcome)))
+        elif outcome["state"] == "cancelled":
+            self.cancelled = True
+            self._finish()
+        elif outcome["state"] == "failed":
+            self._finish(error=outcome["error"])
+        else:
+            self._finish(result=_received(self.config, outcome))
 
 
-_jobs: dict[TrainConfig, TrainingJob] = {}  # every job still known, in order of request
-_queue: list[TrainingJob] = []  # waiting, first to start first
-_running: list[TrainingJob] = []
+def _received(config: TrainConfig, outcome: dict) -> TrainResult:
+    """The finished model, from this machine's cache: put there from the worker's files if it is not yet."""
+    from .cache import entry_path, is_cached, load_cached, put_entry_files
+    if not is_cached(config):
+        put_entry_files(outcome["files"], entry_path(config))
+    result = load_cached(config)
+    result.source = outcome["source"]  # "trained", or "cache" where a worker found it trained already
+    return result
+
+
+_jobs: dict[TrainConfig, TrainingJob] = {}  # every job still known, in order of request (finished: of finishing)
+_pending: list[TrainConfig] = []  # the broker's queue, first to start first (every page's and client's)
+_status = {"workers": 0, "problem": None}  # workers alive; what is wrong with the broker, if anything
+_seen: dict[str, tuple] = {}  # worker id -> (last beat, when it changed here): see broker.workers_alive
 _measured: dict[tuple, float] = dict(GUESS_EPOCH_SECONDS)  # latest seconds per epoch, by _kind
+_guard = threading.RLock()
+_wake = threading.Event()
+_watcher: threading.Thread | None = None
 
 
 def _kind(config: TrainConfig) -> tuple[bool, bool]:
     """What an epoch's time depends on most: new images each epoch, and dropout (it trains without XLA)."""
     return config.new_images_each_epoch, bool(config.dropout)
-_guard = threading.RLock()
 
 
-def _start_next() -> None:
-    """Start queued jobs while there is room (called with _guard held)."""
-    while _queue and len(_running) < limit():
-        job = _queue.pop(0)
-        job.started = time.monotonic()
-        _running.append(job)
-        threading.Thread(target=job._run, name=f"train-{cache_key(job.config)}", daemon=True).start()
+def _watch() -> None:
+    """The watcher: keeps every unfinished job and the queue's status up to date."""
+    while True:
+        with _guard:
+            active = [j for j in _jobs.values() if j.running]
+        if not active:
+            _wake.wait(5)
+            _wake.clear()
+        try:
+            h = broker.huey()
+            tasks = h.pending()
+            ids = [t.id for t in tasks]
+            with _guard:
+                _pending[:] = [TrainConfig.from_dict(t.args[0]) for t in tasks]
+                for job in active:
+                    if job.running:
+                        job._poll(h, ids)
+            _status.update(workers=broker.workers_alive(_seen), problem=None)
+            broker.restart_local_workers()
+        except Exception as e:  # the broker is down or set wrong: said on the page; the jobs wait
+            _status["problem"] = broker.unreachable(e) if not isinstance(e, BrokerError) else str(e)
+        time.sleep(POLL)
+
+
+def status() -> dict:
+    """{"workers": how many are alive, "problem": what is wrong with the broker, or None}."""
+    return dict(_status)
 
 
 def _forget_finished() -> None:
@@ -210,21 +239,39 @@ def _forget_finished() -> None:
         del _jobs[c]
 
 
+def _drawings_for(config: TrainConfig) -> dict | None:
+    """The saved drawings config trains on, by fingerprint, to send with the task (a worker elsewhere has
+    no access to this server's database)."""
+    prints = [p for p in (config.user_drawings, config.adapted_to) if p]
+    if not prints:
+        return None
+    from .user_drawings import Drawings
+    store = Drawings()
+    return {p: store.for_training(p) for p in prints}
+
+
 def start_training(config: TrainConfig, owner: str = "") -> TrainingJob:
     """The job for config, joined by owner: a queued or running one, a finished one that succeeded, or a
-    new one at the back of the queue (if none, or the last one failed or was cancelled). A ValueError,
-    before anything is queued, if $MNIST_DRAW_TRAININGS is not a number of trainings."""
+    new one at the back of the queue (if none, or the last one failed or was cancelled). Before anything
+    is queued, a ValueError if $MNIST_DRAW_TRAININGS is not a number of trainings, a BrokerError if the
+    queue cannot be reached."""
+    global _watcher
     limit()
     with _guard:
         job = _jobs.get(config)
         if job is None or job.error is not None or job.cancelled:
+            priority = broker.ADAPT_PRIORITY if config.adapted_to else 0
+            task_id = broker.enqueue(config.to_dict(), _drawings_for(config), priority)
             _jobs.pop(config, None)
-            job = _jobs[config] = TrainingJob(config)
-            _queue.append(job)
+            job = _jobs[config] = TrainingJob(config, task_id)
             _forget_finished()
         job.owners.add(owner)
-        _start_next()
-        return job
+        if _watcher is None or not _watcher.is_alive():
+            _watcher = threading.Thread(target=_watch, name="training-watcher", daemon=True)
+            _watcher.start()
+    _wake.set()
+    broker.start_local_workers()
+    return job
 
 
 def get_job(config: TrainConfig) -> TrainingJob | None:

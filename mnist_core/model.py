@@ -6,39 +6,12 @@ layers see it, as in the "deskewing" rows of LeCun's MNIST results table.
 
 from __future__ import annotations
 
+import weakref
+
 import keras
-import numpy as np
 
 from .config import TrainConfig
-
-_PIXELS = np.arange(28, dtype="float32")
-MAX_SLANT = 1.0  # largest shear deskew undoes: 1 pixel sideways per pixel down (45 degrees)
-
-
-def deskew(x, ops=np):
-    """(n, 784) digits in [0, 1] -> the same, each sheared sideways so that its ink stands upright.
-
-    The shear is minus the slant the image moments measure (covariance of x and y over the
-    variance of y), pivoting on the centre of mass, so it stays put. Row by row this moves pixels
-    sideways, so each output pixel interpolates two neighbours in its own row. `ops` is numpy (the
-    per-stroke path, ~0.1 ms) or keras.ops (inside the model while training): the same maths."""
-    img = ops.reshape(x, (-1, 28, 28))
-    mass = ops.sum(img, axis=(1, 2)) + 1e-6
-    cy = ops.sum(ops.sum(img, axis=2) * _PIXELS, axis=1) / mass  # (n,) centre of mass
-    cx = ops.sum(ops.sum(img, axis=1) * _PIXELS, axis=1) / mass
-    dy = _PIXELS[:, None] - cy[:, None, None]  # (n, 28, 1) rows from the centre
-    dx = _PIXELS[None, :] - cx[:, None, None]  # (n, 1, 28)
-    slant = ops.sum(img * dy * dx, axis=(1, 2)) / (ops.sum(img * dy * dy, axis=(1, 2)) + 1e-6)
-    slant = ops.clip(slant, -MAX_SLANT, MAX_SLANT)
-    # Output (y, x) reads input (y, x + slant * dy), in a row padded by one zero pixel each side.
-    src = ops.clip(_PIXELS[None, :] + slant[:, None, None] * dy + 1, 0, 28.999)  # (n, 28, 28)
-    left = ops.floor(src)
-    w = src - left
-    i = ops.cast(left, "int32") if ops is not np else left.astype("int32")
-    padded = ops.pad(img, ((0, 0), (0, 0), (1, 1)))
-    out = ops.take_along_axis(padded, i, axis=2) * (1 - w) + ops.take_along_axis(padded, i + 1, axis=2) * w
-    return ops.reshape(out, (-1, 784))
-
+from .network import Layer, Network, deskew
 
 @keras.saving.register_keras_serializable(package="mnist_draw")
 class Deskew(keras.layers.Layer):
@@ -51,9 +24,41 @@ class Deskew(keras.layers.Layer):
         return input_shape
 
 
-def deskews(model: keras.Model) -> bool:
-    """Whether the model straightens digits before its dense layers read them."""
-    return any(isinstance(layer, Deskew) for layer in model.layers)
+# model -> (optimizer step it was read at, its Network): a copy of the weights per step, not per call
+_networks: "weakref.WeakKeyDictionary[keras.Model, tuple]" = weakref.WeakKeyDictionary()
+
+
+def _step(model: keras.Model):
+    opt = getattr(model, "optimizer", None)
+    return None if opt is None else int(opt.iterations.numpy())
+
+
+def network_of(model: keras.Model) -> Network:
+    """The model as a Network of its current weights (copies); a ValueError for any other kind of network."""
+    step = _step(model)
+    hit = _networks.get(model)
+    if hit is not None and hit[0] == step:
+        return hit[1]
+    layers = []
+    for layer in model.layers:
+        if isinstance(layer, Deskew):
+            layers.append(Layer(layer.name, "Deskew"))
+        elif isinstance(layer, keras.layers.Dropout):
+            layers.append(Layer(layer.name, "Dropout", rate=float(layer.rate)))
+        elif isinstance(layer, keras.layers.Dense):
+            kernel, bias = layer.get_weights()
+            layers.append(Layer(layer.name, "Dense", kernel, bias, layer.activation.__name__))
+        else:
+            raise ValueError(f"looking inside needs the dense network; it has a {type(layer).__name__} layer")
+    network = Network(tuple(layers))
+    _networks[model] = (step, network)
+    return network
+
+
+def forget(model: keras.Model) -> None:
+    """Drop the Network copy of model's weights: for weights changed other than by its own training
+    (set_weights, or a reused trainer whose step count starts again)."""
+    _networks.pop(model, None)
 
 
 def build_model(config: TrainConfig = TrainConfig()) -> keras.Model:
@@ -70,14 +75,3 @@ def build_model(config: TrainConfig = TrainConfig()) -> keras.Model:
     model = keras.Sequential(layers, name="mnist_dense")
     model.compile(optimizer="rmsprop", loss="categorical_crossentropy", metrics=["accuracy"])
     return model
-
-
-def prepare_images(images, ops=np):
-    """(n, 28, 28) uint8 0-255 -> (n, 784) float32 in [0, 1]; ops as in deskew."""
-    x = ops.reshape(images, (-1, 784))
-    return (x.astype("float32") if ops is np else ops.cast(x, "float32")) / 255
-
-
-def prepare_labels(labels: np.ndarray) -> np.ndarray:
-    """(n,) digits -> (n, 10) one-hot float32."""
-    return keras.utils.to_categorical(labels, 10).astype("float32")

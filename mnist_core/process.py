@@ -1,41 +1,33 @@
-"""How a process that serves and trains runs: TensorFlow's settings (before its first import), glibc's
-malloc arenas, and training's maths at a lower CPU priority than the threads that answer people.
+"""How MNIST Draw's processes run: TensorFlow's settings (before its first import, in a process that
+trains), glibc's malloc arenas, and a training worker's lower CPU priority than the page's process.
 mnist_core imports this first."""
 
 from __future__ import annotations
 
 import os
-import threading
 
 # A quiet log; TensorFlow's oneDNN kernels off: training runs as XLA programs, which never use them,
 # and with them on a training peaked 6-20 MiB higher.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 
-BACKGROUND_NICE = 10  # the CPU priority of training's threads (Linux's nice: 0 normal, 19 lowest)
+BACKGROUND_NICE = 10  # a training worker's CPU priority (nice: 0 normal, 19 lowest)
 
 
 def in_background() -> None:
-    """Lower the calling thread's CPU priority, and so that of the threads it starts (Linux: a nice
-    value per thread). A training that keeps both cores busy then still leaves a drawing's
-    Prediction its turn at once; with nothing else to do, it trains as fast."""
+    """Lower this process's CPU priority: every thread it has now (numpy's BLAS pool, started at import)
+    and, as Linux's threads inherit their starter's nice value, every thread it starts (TensorFlow's pools
+    among them). A worker that keeps both cores busy training then still leaves the page's process a
+    drawing's Prediction at once; with nothing else to do, it trains as fast."""
     try:
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), BACKGROUND_NICE)
-    except (OSError, AttributeError):
-        pass  # not Linux: the operating system shares out the cores as it will
-
-
-def _tensorflow_in_background() -> None:
-    """Start TensorFlow's runtime from a thread in_background: the thread pools that do the training's
-    maths are made with it and inherit its priority (training kept a drawing's Prediction waiting
-    p50 426-449 ms, against ~300 with no training)."""
-    def start():
-        in_background()
-        import tensorflow as tf
-        tf.constant(0)  # the runtime and its thread pools
-    thread = threading.Thread(target=start, name="tensorflow-start")
-    thread.start()
-    thread.join()
+        threads = [int(t) for t in os.listdir("/proc/self/task")]
+    except OSError:
+        threads = [0]  # not Linux: the process as a whole
+    for tid in threads:
+        try:
+            os.setpriority(os.PRIO_PROCESS, tid, BACKGROUND_NICE)
+        except (OSError, AttributeError):
+            pass  # a thread that has ended, or no setpriority: the operating system shares out the cores
 
 
 def _two_malloc_arenas() -> None:
@@ -52,4 +44,3 @@ def _two_malloc_arenas() -> None:
 
 
 _two_malloc_arenas()
-_tensorflow_in_background()

@@ -6,7 +6,6 @@ import concurrent.futures
 import itertools
 import threading
 import time
-from dataclasses import dataclass, field
 from typing import Callable, Iterator
 
 import keras
@@ -17,53 +16,11 @@ from .config import TrainConfig
 from .data import load_mnist, tensor_of
 from .evaluate import measure
 from .handwriting import real_handwriting_figures
-from .model import build_model, prepare_images
-from .predict import forget
+from .model import build_model, forget
+from .network import TrainResult, prepare_images
 
 OnEpoch = Callable[[int, dict], None]
 LEARNING_RATE = 0.001  # RMSprop's default, as the notebook's compile(optimizer="rmsprop") has it
-HANDWRITING_COPIES = 8  # canvas drawings made of each real pen digit; each epoch picks among them
-
-
-@dataclass
-class TrainResult:
-    model: keras.Model
-    config: TrainConfig
-    history: dict[str, list[float]]  # metric name -> one value per epoch
-    test_loss: float
-    test_accuracy: float
-    seconds: float  # training and test evaluation, wall clock
-    source: str = "trained"  # "trained", "cache" or "shipped"
-    extra: dict = field(default_factory=dict)
-
-    @property
-    def train_accuracy(self) -> float:
-        """Accuracy on the training data over the last epoch, as Keras reports it."""
-        return self.history["accuracy"][-1]
-
-    def meta(self) -> dict:
-        """Everything but the model, as plain JSON-able data."""
-        return {
-            "config": self.config.to_dict(),
-            "history": self.history,
-            "test_loss": self.test_loss,
-            "test_accuracy": self.test_accuracy,
-            "seconds": self.seconds,
-            "extra": self.extra,
-        }
-
-    @classmethod
-    def from_meta(cls, model: keras.Model, meta: dict, source: str) -> "TrainResult":
-        return cls(
-            model=model,
-            config=TrainConfig.from_dict(meta["config"]),
-            history={k: [float(v) for v in vs] for k, vs in meta["history"].items()},
-            test_loss=float(meta["test_loss"]),
-            test_accuracy=float(meta["test_accuracy"]),
-            seconds=float(meta["seconds"]),
-            source=source,
-            extra=dict(meta.get("extra", {})),
-        )
 
 
 def epoch_images(config: TrainConfig, x: np.ndarray, y: np.ndarray, drawn: np.ndarray | None = None,
@@ -212,7 +169,7 @@ def _with_user_drawings(config: TrainConfig, x: np.ndarray, y: np.ndarray, drawi
 def _pen_pool(config: TrainConfig, pen) -> tuple[np.ndarray, np.ndarray]:
     """Canvas drawings of the training writers' pen digits, and the validation writers' if the config
     says so (test writers never train)."""
-    from .handwriting import as_drawn_digits_cached, shipped_split
+    from .handwriting import HANDWRITING_COPIES, as_drawn_digits_cached, shipped_split
     if pen is None:
         split = shipped_split()
         pen = split.train.joined(split.validation) if config.with_validation_writers else split.train

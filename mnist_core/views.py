@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import inspect
+import ast
+from pathlib import Path
 
 import numpy as np
 
-from . import model as model_module
 from .config import settings
 from .evaluate import measure
 from . import inside
-from .model import prepare_images, prepare_labels
+from .network import as_network, prepare_images, prepare_labels
 from .predict import predict_proba
 
 
@@ -74,22 +74,20 @@ def number_reading(model, digits: list[np.ndarray]) -> dict:
 def architecture(model) -> str:
     """The network in one line: "Input(784) → Dense(512, relu) → Dense(10, softmax)"."""
     def name(layer):
-        if hasattr(layer, "units"):
-            return f"Dense({layer.units}, {layer.activation.__name__})"
-        return f"Dropout({layer.rate:g})" if hasattr(layer, "rate") else type(layer).__name__
-    return " → ".join(["Input(784)"] + [name(layer) for layer in model.layers])
+        if layer.kind == "Dense":
+            return f"Dense({layer.units}, {layer.activation})"
+        return f"Dropout({layer.rate:g})" if layer.kind == "Dropout" else layer.kind
+    return " → ".join(["Input(784)"] + [name(layer) for layer in as_network(model).layers])
 
 
 def layer_table(model) -> list[dict]:
     """What model.summary() prints, as rows: layer, type, output shape, parameters."""
     rows = [{"layer": "input", "type": "Input", "output shape": "(None, 784)", "parameters": 0}]
-    for layer in model.layers:
-        rows.append({
-            "layer": layer.name,
-            "type": type(layer).__name__ + (f" ({layer.activation.__name__})" if hasattr(layer, "activation") else ""),
-            "output shape": str(tuple(layer.output.shape)),
-            "parameters": int(layer.count_params()),
-        })
+    width = 784
+    for layer in as_network(model).layers:
+        width = layer.units if layer.kind == "Dense" else width
+        rows.append({"layer": layer.name, "type": layer.kind + (f" ({layer.activation})" if layer.activation else ""),
+                     "output shape": f"(None, {width})", "parameters": layer.params})
     return rows
 
 
@@ -136,7 +134,9 @@ def probability_rows(probs: np.ndarray | None) -> list[dict]:
 
 def network_code() -> str:
     """The Python that builds every model here (the reference network and its options)."""
-    return inspect.getsource(model_module.build_model)
+    source = (Path(__file__).parent / "model.py").read_text()  # read, not imported: model.py imports Keras
+    node = next(n for n in ast.parse(source).body if isinstance(n, ast.FunctionDef) and n.name == "build_model")
+    return ast.get_source_segment(source, node)
 
 
 def drawings_summary(model, x: np.ndarray, y: np.ndarray) -> dict:

@@ -41,7 +41,8 @@ def mnist():
 @pytest.fixture(scope="session")
 def one_epoch(mnist):
     """A real one-epoch training run of the reference network, shared by the tests that need a model."""
-    from mnist_core import TrainConfig, train
+    from mnist_core import TrainConfig
+    from mnist_core.train import train
     calls = []
     result = train(TrainConfig(epochs=1), on_epoch=lambda e, logs: calls.append((e, logs)), data=mnist)
     return result, calls
@@ -55,7 +56,8 @@ def small_training(monkeypatch, mnist):
     from mnist_core.train import train as real_train
     (x, y), (x_test, y_test) = mnist
     small = ((x[:2000], y[:2000]), (x_test[:1000], y_test[:1000]))
-    monkeypatch.setattr(cache, "train", lambda config, on_epoch=None: real_train(config, on_epoch, data=small))
+    monkeypatch.setattr(cache, "train", lambda config, on_epoch=None, drawings=None: real_train(
+        config, on_epoch, data=small, drawings=drawings))
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,8 @@ import pytest
 
 from mnist_core import inside, views
 from mnist_core.config import TrainConfig
-from mnist_core.model import build_model, deskew
+from mnist_core.model import build_model
+from mnist_core.network import deskew
 
 
 def pixel(r, c):

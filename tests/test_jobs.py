@@ -1,11 +1,23 @@
-"""The training queue: at most limit() at once, in order of request, shared, cancellable, failure-proof.
+"""The training queue: workers take jobs in order of request, one each; shared, cancellable, failure-proof.
 
-Every training here is real Keras on 2,000 MNIST images (small_training): the queue's rules are under
-test, not the network."""
+The queue's rules are tested with workers in threads of this process (the same loop a worker process
+runs: worker.serve), each training real Keras on 2,000 MNIST images (small_training): the rules are
+under test, not the network. Then real worker processes: on this machine's queue file and on a Redis
+server, trained, cancelled and killed."""
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
 
 import pytest
 
-from mnist_core import TrainConfig, jobs, load_or_train
+from mnist_core import TrainConfig, broker, jobs, load_or_train
 from mnist_core.cache import _entry_paths
 from mnist_core.jobs import start_training
 
@@ -26,27 +38,43 @@ def not_cached(c):
 
 
 @pytest.fixture
-def one_at_a_time(monkeypatch, small_training):
-    monkeypatch.setenv(jobs.LIMIT_ENV, "1")
-    finish(*list(jobs._running) + list(jobs._queue))  # nothing from an earlier test holds a slot
+def queue(monkeypatch, tmp_path):
+    """A queue file of this test's own, no workers on it yet."""
+    monkeypatch.setenv(broker.BROKER_ENV, f"sqlite:///{tmp_path}/queue.sqlite")
+    return tmp_path
 
 
-@pytest.mark.parametrize("limit", [1, 2])
-def test_at_most_limit_run_at_once_in_order_of_request(monkeypatch, small_training, limit):
-    monkeypatch.setenv(jobs.LIMIT_ENV, str(limit))
-    started = [start_training(config(200 + 10 * limit + k, epochs=2)) for k in range(3)]
-    assert [j.state for j in started] == ["running"] * limit + ["queued"] * (3 - limit)
-    assert [j.position for j in started] == [None] * limit + list(range(1, 4 - limit))
+@pytest.fixture
+def workers(queue, small_training):
+    """workers(n): n workers in threads of this process, stopped after the test."""
+    stops = []
+
+    def start(n):
+        from mnist_core.worker import serve
+        for _ in range(n):
+            stops.append(threading.Event())
+            threading.Thread(target=serve, kwargs={"stop": stops[-1]}, daemon=True).start()
+    yield start
+    for stop in stops:
+        stop.set()
+
+
+def test_workers_take_jobs_in_order_of_request_one_each(workers):
+    started = [start_training(config(210 + k, epochs=2)) for k in range(3)]
+    time.sleep(0.6)  # the watcher has read the queue
+    assert [j.state for j in started] == ["queued"] * 3 and [j.position for j in started] == [1, 2, 3]
     assert started[-1].seconds_to_start() > 0
+    workers(2)
     finish(*started)
     assert all(j.state == "done" and j.error is None and len(j.epochs) == 2 for j in started)
-    starts = sorted(started, key=lambda j: j.started)
-    assert starts == started  # first come, first served
-    for job in started:  # when a job started, at most limit jobs were running, itself included
-        assert sum(o.started <= job.started < o.finished for o in started) <= limit
+    assert sorted(started, key=lambda j: j.started)[:2] != started[2:]  # the last asked was not among the first two
+    for job in started:  # when a job started, at most 2 jobs were running, itself included
+        assert sum(o.started <= job.started < o.finished for o in started) <= 2
+    assert started[0].result.model.get_weights()[0].shape == (784, 512)  # a Network, read from the cache
 
 
-def test_identical_settings_share_one_job_and_one_cache_entry(small_training):
+def test_identical_settings_share_one_job_and_one_cache_entry(workers):
+    workers(1)
     c = config(11)
     started = [start_training(c, owner) for owner in ("ann", "bob", "ann")]
     assert started[0] is started[1] is started[2] and started[0].owners == {"ann", "bob"}
@@ -56,12 +84,15 @@ def test_identical_settings_share_one_job_and_one_cache_entry(small_training):
     assert load_or_train(c).source == "cache"
 
 
-def test_cancel_while_queued(one_at_a_time):
+def test_cancel_while_queued(workers):
     ahead, waiting = start_training(config(301, epochs=3)), start_training(config(302), "ann")
-    assert waiting.state == "queued" and waiting.position == 1
+    time.sleep(0.6)
+    assert waiting.state == "queued" and waiting.position == 2
     assert waiting.cancel("ann")
     assert waiting.state == "cancelled" and waiting.done.is_set() and waiting.position is None
+    workers(1)
     finish(ahead)
+    time.sleep(1)  # the worker would have taken it by now
     assert ahead.state == "done" and waiting.started is None and not_cached(waiting.config)
     again = start_training(waiting.config, "ann")  # asking again makes a new job
     assert again is not waiting
@@ -69,7 +100,8 @@ def test_cancel_while_queued(one_at_a_time):
     assert again.state == "done"
 
 
-def test_cancel_while_running_stops_after_the_epoch_and_caches_nothing(one_at_a_time):
+def test_cancel_while_running_stops_after_the_epoch_and_caches_nothing(workers):
+    workers(1)
     job = start_training(config(311, epochs=60, batch_size=64), "ann")
     while not job.epochs and not job.done.is_set():
         job.done.wait(0.05)
@@ -79,7 +111,8 @@ def test_cancel_while_running_stops_after_the_epoch_and_caches_nothing(one_at_a_
     assert 1 <= len(job.epochs) < 60 and not_cached(job.config)
 
 
-def test_a_job_someone_else_still_wants_keeps_going(one_at_a_time):
+def test_a_job_someone_else_still_wants_keeps_going(workers):
+    workers(1)
     job = start_training(config(321, epochs=2), "ann")
     start_training(config(321, epochs=2), "bob")
     assert not job.cancel("ann")  # bob still waits for it
@@ -87,11 +120,22 @@ def test_a_job_someone_else_still_wants_keeps_going(one_at_a_time):
     assert job.state == "done" and job.result is not None
 
 
-def test_a_failing_training_is_reported_and_the_queue_goes_on(one_at_a_time):
-    failing = start_training(config(331, user_drawings="0123456789abcdef"))  # no such drawings
+def test_a_failing_training_is_reported_and_the_queue_goes_on(workers, monkeypatch):
+    from mnist_core import cache
+    workers(1)
+    with pytest.raises(ValueError, match="user_drawings does not match"):  # the page reads the drawings it sends
+        start_training(config(331, user_drawings="0123456789abcdef"))
+    small = cache.train
+
+    def train(config, on_epoch=None, drawings=None):
+        if config.seed == 331:
+            raise MemoryError("out of memory in epoch 1")
+        return small(config, on_epoch, drawings)
+    monkeypatch.setattr(cache, "train", train)
+    failing = start_training(config(331))
     after = start_training(config(332))
     finish(failing, after)
-    assert failing.state == "failed" and "user_drawings does not match" in failing.error
+    assert failing.state == "failed" and failing.error == "MemoryError: out of memory in epoch 1"
     assert after.state == "done" and not_cached(failing.config)
     assert start_training(failing.config) is not failing  # a failed job is retried when asked again
 
@@ -100,9 +144,9 @@ def test_the_limit_comes_from_the_environment_or_the_cores(monkeypatch):
     monkeypatch.setenv(jobs.LIMIT_ENV, "3")
     assert jobs.limit() == 3
     monkeypatch.delenv(jobs.LIMIT_ENV)
-    monkeypatch.setattr(jobs.os, "sched_getaffinity", lambda pid: set(range(6)), raising=False)
+    monkeypatch.setattr(broker.os, "sched_getaffinity", lambda pid: set(range(6)), raising=False)
     assert jobs.limit() == 3  # one per two cores
-    monkeypatch.setattr(jobs.os, "sched_getaffinity", lambda pid: {0}, raising=False)
+    monkeypatch.setattr(broker.os, "sched_getaffinity", lambda pid: {0}, raising=False)
     assert jobs.limit() == 1  # at least one
     for bad in ("0", "two"):
         monkeypatch.setenv(jobs.LIMIT_ENV, bad)
@@ -110,55 +154,26 @@ def test_the_limit_comes_from_the_environment_or_the_cores(monkeypatch):
             jobs.limit()
 
 
-PRIORITY = """
-import glob, json
-from mnist_core import TrainConfig, load_mnist, process
-from mnist_core import cache
-from mnist_core.jobs import start_training
-from mnist_core.train import train
+@pytest.mark.parametrize("address", ["mysql://host/db", "localhost:6379"])
+def test_a_bad_broker_address_is_said_when_the_server_starts(monkeypatch, address):
+    monkeypatch.setenv(broker.BROKER_ENV, address)
+    problem = jobs.settings_problem()
+    assert problem is not None and broker.BROKER_ENV in problem and "redis://host:6379/0" in problem
 
 
-def ticks_by_nice():  # CPU time (clock ticks) of this process's live threads, summed by nice value (Linux)
-    out = {}
-    for stat in glob.glob("/proc/self/task/*/stat"):
-        try:
-            fields = open(stat).read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue  # a thread that has just ended
-        out[int(fields[16])] = out.get(int(fields[16]), 0) + int(fields[11]) + int(fields[12])
-    return out
+def test_a_broker_that_is_down_gives_a_clear_message(monkeypatch):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # nothing listens there once closed
+    monkeypatch.setenv(broker.BROKER_ENV, f"redis://127.0.0.1:{port}/0")
+    with pytest.raises(jobs.BrokerError, match="cannot be reached.*drawing works"):
+        start_training(config(341))
 
 
-(x, y), (xt, yt) = load_mnist()
-cache.train = lambda config, on_epoch=None: train(config, on_epoch, data=((x[:6000], y[:6000]), (xt[:1000], yt[:1000])))
-before = ticks_by_nice()
-job = start_training(TrainConfig(epochs=3, batch_size=256, seed=77))
-assert job.done.wait(300) and job.error is None, job.error
-after = ticks_by_nice()
-print(json.dumps({"used": {n: max(0, t - before.get(n, 0)) for n, t in after.items()}, "background": process.BACKGROUND_NICE}))
-"""
-
-
-def test_a_training_does_its_maths_at_a_lower_priority_than_the_page():
-    """People's drawings are answered first: the threads that train (TensorFlow's pools and the job's
-    own) run at process.BACKGROUND_NICE, the rest of the process at its normal priority. In a process of
-    its own, as a server is: which thread first made TensorFlow's pools must not be whichever test ran
-    before in this one."""
-    import json
-    import subprocess
-    import sys
-    out = subprocess.run([sys.executable, "-c", PRIORITY], capture_output=True, text=True, timeout=600)
-    assert out.returncode == 0, out.stderr[-2000:]
-    report = json.loads(out.stdout.strip().splitlines()[-1])
-    used = {int(k): v for k, v in report["used"].items()}
-    background = used.get(report["background"], 0)
-    assert background > 0 and background >= 0.8 * sum(used.values()), used
-
-
-def test_thirty_owners_each_get_their_model_whatever_order_the_trainings_finish_in(monkeypatch, small_training):
+def test_thirty_owners_each_get_their_model_whatever_order_the_trainings_finish_in(workers):
     """30 people press Train at once with settings of their own; the early ones train longest, so the
     trainings finish in an order unlike the order asked. Each page then takes its own outcome."""
-    monkeypatch.setenv(jobs.LIMIT_ENV, "3")
+    workers(3)
     started = [start_training(config(300 + k, epochs=4 if k < 6 else 1), owner=f"person {k}") for k in range(30)]
     finish(*started)
     finished = sorted(started, key=lambda j: j.finished)
@@ -167,3 +182,112 @@ def test_thirty_owners_each_get_their_model_whatever_order_the_trainings_finish_
         mine = jobs.get_job(job.config)
         assert mine is job and mine.state == "done" and f"person {k}" in mine.owners, k
         mine.collect()
+
+
+# Real worker processes, training the real network on all of MNIST.
+
+def worker_process(env: dict) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "mnist_core", "worker"], env=dict(os.environ, **env),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+def ticks_by_nice(pid: int) -> dict[int, int]:
+    """CPU time (clock ticks) of a process's live threads, summed by nice value (Linux)."""
+    out = {}
+    for task in os.listdir(f"/proc/{pid}/task"):
+        try:
+            fields = open(f"/proc/{pid}/task/{task}/stat").read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # a thread that has just ended
+        out[int(fields[16])] = out.get(int(fields[16]), 0) + int(fields[11]) + int(fields[12])
+    return out
+
+
+def test_a_worker_process_trains_at_a_lower_priority_reports_epochs_and_is_cancelled(queue, monkeypatch):
+    """The page's process never trains; a worker process of its own does, all of it at
+    process.BACKGROUND_NICE (a process's nice value: nothing depends on which thread made which pool)."""
+    from mnist_core import process
+    proc = worker_process({broker.BROKER_ENV: os.environ[broker.BROKER_ENV]})
+    try:
+        done = start_training(config(351, epochs=2, batch_size=256), "ann")
+        finish(done)
+        assert done.state == "done" and len(done.epochs) == 2 and done.result.test_accuracy > 0.9, done.error
+        used = ticks_by_nice(proc.pid)
+        assert set(used) == {process.BACKGROUND_NICE} and used[process.BACKGROUND_NICE] > 0, used
+        assert os.getpriority(os.PRIO_PROCESS, 0) == 0  # this process (the page's part) at its own priority
+        job = start_training(config(352, epochs=50, batch_size=256), "ann")
+        while len(job.epochs) < 1 and not job.done.is_set():
+            time.sleep(0.05)
+        assert job.cancel("ann")
+        finish(job)
+        assert job.state == "cancelled" and 1 <= len(job.epochs) < 50 and not_cached(job.config)
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def test_a_worker_killed_mid_training_fails_its_job_with_a_reason_and_the_next_worker_goes_on(queue, monkeypatch):
+    monkeypatch.setattr(broker, "DEAD_AFTER", 4.0)
+    env = {broker.BROKER_ENV: os.environ[broker.BROKER_ENV]}
+    proc = worker_process(env)
+    job = start_training(config(361, epochs=50, batch_size=256), "ann")
+    while len(job.epochs) < 1 and not job.done.is_set():
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    finish(job)
+    assert job.state == "failed" and "worker training it stopped" in job.error and job.result is None
+    assert not_cached(job.config)
+    proc = worker_process(env)  # a new worker: the queue goes on
+    try:
+        again = start_training(config(361, epochs=1, batch_size=256), "ann")
+        finish(again)
+        assert again.state == "done", again.error
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+@pytest.fixture
+def redis_server(tmp_path):
+    """Debian's redis-server on a free port, no config file, nothing saved to disk."""
+    exe = shutil.which("redis-server") or "/usr/bin/redis-server"
+    assert os.path.exists(exe), "make test installs redis-server (apt-get install redis-server)"
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([exe, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                             "--dir", str(tmp_path)], stdout=subprocess.DEVNULL)
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), 0.2).close()
+            break
+        except OSError:
+            assert time.monotonic() < deadline, "redis-server did not start"
+            time.sleep(0.05)
+    yield f"redis://127.0.0.1:{port}/0"
+    proc.terminate()
+    proc.wait()
+
+
+def test_a_redis_broker_that_machines_share_with_a_worker_in_another_process(redis_server, monkeypatch, tmp_path):
+    """The page sends the job to Redis; a worker with a cache of its own (as on another machine) trains
+    it; the model comes back through Redis into the page's cache."""
+    monkeypatch.setenv(broker.BROKER_ENV, redis_server)
+    elsewhere = tmp_path / "elsewhere"
+    shutil.copytree(os.path.join(os.environ["MNIST_DRAW_CACHE_DIR"], "mnist"), elsewhere / "mnist")
+    assert broker.start_local_workers() == []  # a shared broker: the page starts no workers of its own
+    proc = worker_process({broker.BROKER_ENV: redis_server, "MNIST_DRAW_CACHE_DIR": str(elsewhere)})
+    try:
+        c = config(371, epochs=2, batch_size=256)
+        job = start_training(c, "ann")
+        finish(job)
+        assert job.state == "done" and len(job.epochs) == 2, job.error
+        assert job.result.source == "trained" and not_cached(c) is False  # in the page's cache now
+        assert list((elsewhere / "models").glob("*.npz"))  # trained in the worker's own cache
+        assert jobs.status()["workers"] == 1 and jobs.status()["problem"] is None
+    finally:
+        proc.kill()
+        proc.wait()
+    assert json.loads(json.dumps(job.history))["test_accuracy"][-1] == job.result.test_accuracy

@@ -11,7 +11,8 @@ import pytest
 
 from mnist_core import TrainConfig, load_or_train, predict_proba
 from mnist_core.cache import cache_key
-from mnist_core.model import build_model, prepare_images, prepare_labels
+from mnist_core.model import build_model
+from mnist_core.network import prepare_images, prepare_labels
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -56,7 +57,7 @@ def test_measured_test_figures_match_keras_evaluate(one_epoch, mnist):
 
 
 def test_validation_split_reports_validation_metrics(mnist):
-    from mnist_core import train
+    from mnist_core.train import train
     (x, y), test = mnist
     result = train(TrainConfig(epochs=1, batch_size=512, validation_split=0.1), data=((x[:5000], y[:5000]), test))
     assert {"val_loss", "val_accuracy"} <= set(result.history)
@@ -185,7 +186,7 @@ def _slanted_stroke(slope: float) -> np.ndarray:
 
 @pytest.mark.parametrize("slope", [0.6, -0.4, 0.0])
 def test_deskew_stands_a_slanted_stroke_upright_about_its_centre(slope):
-    from mnist_core.model import deskew
+    from mnist_core.network import deskew
     img = _slanted_stroke(slope if slope >= 0 else -slope)
     img = img if slope >= 0 else img[:, ::-1].copy()
     out = deskew(img.reshape(1, 784)).reshape(28, 28)
@@ -198,14 +199,15 @@ def test_deskew_stands_a_slanted_stroke_upright_about_its_centre(slope):
 
 
 def test_deskew_is_the_same_maths_in_numpy_and_inside_keras(mnist):
-    from mnist_core.model import deskew
+    from mnist_core.network import deskew
     _, (x_test, _) = mnist
     x = prepare_images(x_test[:200])
     assert np.abs(deskew(x) - keras.ops.convert_to_numpy(deskew(x, keras.ops))).max() < 1e-5
 
 
 def test_a_deskewing_model_trains_saves_and_reads_like_keras(mnist, tmp_path):
-    from mnist_core.model import Deskew, deskews
+    from mnist_core.model import Deskew
+    from mnist_core.network import deskews
     result = load_or_train(TrainConfig(epochs=1, deskew=True), cache_dir=tmp_path)
     assert [type(l).__name__ for l in result.model.layers] == ["Deskew", "Dense", "Dense"]
     assert deskews(result.model) and not deskews(build_model())

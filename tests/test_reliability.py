@@ -7,7 +7,7 @@ import pytest
 from mnist_core import TrainConfig, load_or_train
 from mnist_core.cache import cache_key, write_entry
 from mnist_core.jobs import start_training
-from mnist_core.train import TrainResult
+from mnist_core.network import TrainResult
 
 
 def test_finished_jobs_are_bounded_once_their_owners_took_them(small_training, monkeypatch):

@@ -9,7 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mnist_core import TrainConfig, train
+from mnist_core import TrainConfig
+from mnist_core.train import train
 from mnist_core.evaluate import measure
 from mnist_core.user_drawings import Drawings, DrawingsError
 

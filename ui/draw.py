@@ -11,8 +11,8 @@ from streamlit_drawable_canvas import st_canvas
 from mnist_core import canvas_to_digits, predict_proba, views
 from mnist_core.canvas import canvas_png
 from mnist_core.cache import cache_key
-from mnist_core.jobs import start_training
-from mnist_core.model import deskews
+from mnist_core.jobs import BrokerError, start_training
+from mnist_core.network import deskews
 from mnist_core.user_drawings import Drawings, DrawingsError, to_npz
 
 from .identity import is_teacher, my_drawings, teacher_token, who
@@ -158,7 +158,7 @@ def learn_my_handwriting(result, dx, dy):
         try:
             adapted = dataclasses.replace(config.base, adapted_to=my_drawings().fingerprint())
             start_training(adapted, who())
-        except (ValueError, DrawingsError) as e:
+        except (ValueError, DrawingsError, BrokerError) as e:
             st.error(f"Cannot learn your handwriting: {e}")
         else:
             st.session_state["pending"] = adapted

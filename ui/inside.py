@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from mnist_core import inside, views
-from mnist_core.model import deskews
+from mnist_core.network import deskews
 
 from .state import model_key
 

@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from mnist_core import views
-from mnist_core.model import deskews
+from mnist_core.network import deskews
 
 
 def network_tab(result):

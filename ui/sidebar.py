@@ -8,7 +8,7 @@ from mnist_core import TrainConfig
 from mnist_core.config import settings
 from mnist_core.cache import is_cached
 from mnist_core import views
-from mnist_core.jobs import expected_seconds, get_job, limit, start_training
+from mnist_core.jobs import BrokerError, expected_seconds, get_job, limit, start_training, status
 from mnist_core.user_drawings import DrawingsError
 
 from .identity import my_drawings, who
@@ -53,7 +53,7 @@ def sidebar():
         try:
             config = TrainConfig(**chosen, user_drawings=fingerprint if mix else "")
             start_training(config, who())  # at most one job per config: a second click or tab joins the first
-        except ValueError as e:  # bad settings, or a bad $MNIST_DRAW_TRAININGS on the server
+        except (ValueError, BrokerError) as e:  # bad settings, a bad server setting, a queue out of reach
             st.error(f"Cannot train: {e}")
         else:
             st.session_state["pending"] = config  # the model in use changes only once it is trained
@@ -97,10 +97,17 @@ def _progress(job):
     if job.config.adapted_to and job.state == "running":
         st.progress(0.5, text="Learning your handwriting…")
     elif job.state == "queued":
-        place, wait = job.position, job.seconds_to_start()
-        if place is not None:
-            st.progress(0.0, text=f"Waiting for a free slot: number {place} in the queue, about {wait:.0f} s "
-                                  f"({limit()} training{'s' if limit() > 1 else ''} run at once on this server)")
+        place, wait, queue = job.position, job.seconds_to_start(), status()
+        if queue["problem"]:
+            st.warning(queue["problem"])
+        elif not queue["workers"]:
+            st.progress(0.0, text=f"Waiting for a training worker: number {place} in the queue. No worker is "
+                                  "running yet; one is starting, or (on a shared queue) start `python -m mnist_core "
+                                  "worker` on a machine that reaches it.")
+        elif place is not None:
+            workers = queue["workers"]
+            st.progress(0.0, text=f"Waiting for a free worker: number {place} in the queue, about {wait:.0f} s "
+                                  f"({workers} worker{'s' if workers > 1 else ''} training, one training each)")
     else:
         n = len(job.epochs)
         last = job.epochs[-1] if job.epochs else {}

@@ -15,7 +15,7 @@ from mnist_core import views
 from mnist_core.cache import cache_key, is_cached, load_cached
 from mnist_core.evaluate import confusion
 from mnist_core.handwriting import load_handwriting
-from mnist_core.jobs import LIMIT_ENV, get_job, settings_problem
+from mnist_core.jobs import BROKER_ENV, LIMIT_ENV, get_job, settings_problem, start_local_workers
 from mnist_core.user_drawings import DrawingsError
 
 from .identity import my_drawings
@@ -62,10 +62,10 @@ def test_set_report(key: str, _model):
 def freeze_long_lived_objects() -> int:
     """Keep garbage collection off the read-out's path; returns how many objects were frozen.
 
-    Streamlit collects garbage after every run, fragment runs included, and again through
-    keras.backend.clear_session(). TensorFlow's ~400,000 long-lived objects made each full collection
-    take 70-180 ms, which stalled the Prediction after a stroke. gc.freeze() moves the objects alive
-    now (modules, the data, the shipped model) out of the collector's sight, once per process.
+    Streamlit collects garbage after every run, fragment runs included. Long-lived objects (TensorFlow's
+    ~400,000, when the page's process imported it, made each full collection take 70-180 ms) stall the
+    Prediction after a stroke. gc.freeze() moves the objects alive now (modules, the data, the shipped
+    model) out of the collector's sight, once per process.
     """
     data()  # loaded first, so that they are frozen too
     shipped()
@@ -75,16 +75,19 @@ def freeze_long_lived_objects() -> int:
 
 @st.cache_resource(show_spinner=False)
 def _checked_settings(values: tuple) -> str | None:
-    """The server's settings checked once per set of values, the problem logged once (values: the key)."""
+    """The server's settings checked once per set of values, the problem logged once (values: the key); with
+    none, this machine's own training workers started."""
     problem = settings_problem()
     if problem:
         logging.getLogger("mnist_draw").error("Server settings: %s. Trainings are refused until it is fixed.", problem)
+    else:
+        start_local_workers()  # this machine's queue: its workers start with the server, warm for the first Train
     return problem
 
 
 def server_settings_warning() -> None:
     """Say at the top of every page, from the start, what is wrong with the server's settings."""
-    problem = _checked_settings((os.environ.get(LIMIT_ENV, ""),))
+    problem = _checked_settings((os.environ.get(LIMIT_ENV, ""), os.environ.get(BROKER_ENV, "")))
     if problem:
         st.error(f"This server's settings are wrong: {problem}. Drawing works; training does not until it is "
                  "fixed and the server restarted.", icon=":material/settings_alert:")

@@ -1,0 +1,107 @@
+"""A training worker: takes trainings off the queue (broker.py) one at a time and runs them, in a
+process of its own at a lower CPU priority than the page. `python -m mnist_core worker`.
+
+The process stays up between trainings, so its compiled trainers stay warm: learning a person's
+handwriting takes about a second after the first (see train._Trainer, adapt.py).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+import uuid
+from pathlib import Path
+
+from . import broker, process
+from .config import TrainConfig
+
+WORKER_ID = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+FORGET_WORKERS_AFTER = 60.0  # seconds of a worker's silence (by its own wall clock) before others drop its id
+IDLE_POLL = 0.2  # seconds between looks at an SQLite queue with nothing on it (Redis waits for work itself)
+
+
+class Cancelled(Exception):
+    """Raised inside a training whose every requester withdrew; nothing of it is cached."""
+
+
+class _Given:
+    """The page's drawings sent with a task, by fingerprint: what user_drawings.Drawings.for_training gives."""
+
+    def __init__(self, drawings: dict):
+        self.drawings = drawings
+
+    def for_training(self, fingerprint: str):
+        return self.drawings[fingerprint]
+
+
+def run(config: dict, drawings: dict | None, task_id: str) -> dict:
+    """One training, as the task's result: {"state": "done", "source", "files"} (the cache entry's files,
+    see cache.entry_files), {"state": "cancelled"} or {"state": "failed", "error"}. Its epochs go to
+    progress:<task_id> as they finish; a cancel:<task_id> flag stops it at the end of an epoch."""
+    from .cache import entry_files, load_or_train
+    h = broker.huey()
+    start = time.monotonic()
+    progress = {"worker": WORKER_ID, "epochs": [], "elapsed": 0.0}
+    h.put(f"progress:{task_id}", progress)
+
+    def on_epoch(epoch: int, logs: dict) -> None:
+        progress["epochs"].append(logs)
+        progress["elapsed"] = time.monotonic() - start
+        h.put(f"progress:{task_id}", progress)
+        if h.get(f"cancel:{task_id}", peek=True):
+            raise Cancelled(f"training cancelled after epoch {epoch}")
+    try:
+        result = load_or_train(TrainConfig.from_dict(config), on_epoch=on_epoch,
+                               drawings=_Given(drawings) if drawings else None)
+        return {"state": "done", "source": result.source, "files": entry_files(Path(result.extra["cache_path"]))}
+    except Cancelled:
+        return {"state": "cancelled"}
+    except Exception as e:  # reported on the page, in one line
+        return {"state": "failed", "error": f"{type(e).__name__}: {e}"}
+    finally:
+        h.delete(f"cancel:{task_id}")
+
+
+def _heartbeat(h, stop: threading.Event) -> None:
+    beat = 0
+    while not stop.is_set():
+        beat += 1
+        h.put(f"beat:{WORKER_ID}", (beat, time.time()))
+        stop.wait(broker.BEAT)
+
+
+def _register(h) -> None:
+    """Add this worker to the broker's list, dropping ids silent for FORGET_WORKERS_AFTER seconds."""
+    h.put(f"beat:{WORKER_ID}", (0, time.time()))
+    alive = []
+    for wid in h.get("workers", peek=True) or []:
+        beat = h.get(f"beat:{wid}", peek=True)
+        if beat is not None and time.time() - beat[1] < FORGET_WORKERS_AFTER:
+            alive.append(wid)
+        else:
+            h.delete(f"beat:{wid}")
+    h.put("workers", alive + [WORKER_ID])
+
+
+def serve(parent: int | None = None, stop: threading.Event | None = None) -> None:
+    """Take trainings off the queue until stopped (or, with parent, until that process is gone)."""
+    if stop is None:  # a process of its own: all of it at the lower priority, before it starts any thread
+        process.in_background()
+    stop = stop or threading.Event()
+    h = broker.huey()
+    _register(h)
+    beating = threading.Thread(target=_heartbeat, args=(h, stop), name="heartbeat", daemon=True)
+    beating.start()
+    print(f"MNIST Draw worker {WORKER_ID}: taking trainings from {broker.address() or 'this machine'}'s queue",
+          flush=True)
+    try:
+        while not stop.is_set() and (parent is None or os.getppid() == parent):
+            task = h.dequeue()
+            if task is None:
+                stop.wait(IDLE_POLL)
+            else:
+                h.execute(task)
+    finally:
+        stop.set()
