@@ -33,17 +33,18 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def app_server(cache_dir: str | Path | None = None, timeout: float = 60, log: Path | None = None,
-               db: str | Path | None = None, address: str = "127.0.0.1", env: dict | None = None):
-    """`streamlit run app.py` on a free port of a loopback address (127.0.0.2 is one too, and a browser
-    there is no localhost: as one on another machine, for the server); yields (url, seconds until
-    healthy, process). env: more environment variables for the server."""
+               db: str | Path | None = None, address: str = "127.0.0.1", env: dict | None = None,
+               script: Path = PROJECT_DIR / "app.py"):
+    """`streamlit run app.py` (or script) on a free port of a loopback address (127.0.0.2 is one too, and
+    a browser there is no localhost: as one on another machine, for the server); yields (url, seconds
+    until healthy, process). env: more environment variables for the server."""
     port = free_port()
     env = dict(os.environ, **(env or {}))
     if cache_dir is not None:
         env["MNIST_DRAW_CACHE_DIR"] = str(cache_dir)
     if db is not None:
         env["MNIST_DRAW_DB"] = str(db)
-    cmd = [sys.executable, "-m", "streamlit", "run", str(PROJECT_DIR / "app.py"),
+    cmd = [sys.executable, "-m", "streamlit", "run", str(script),
            "--server.headless=true", f"--server.port={port}", f"--server.address={address}",
            "--browser.gatherUsageStats=false", "--server.fileWatcherType=none"]
     out = open(log, "wb") if log else subprocess.DEVNULL

@@ -13,7 +13,7 @@ from .augment import augment_batch
 from .config import TrainConfig
 from .data import load_mnist
 from .model import build_model
-from .network import TrainResult, deskews
+from .network import TrainResult, as_network
 
 STEPS = 120  # weight updates: one compiled shape, so every adaptation reuses the trainer
 BATCH = 128
@@ -38,13 +38,13 @@ def _checked(x, y) -> tuple[np.ndarray, np.ndarray]:
 
 
 def model_config(model) -> TrainConfig:
-    """The TrainConfig whose build_model has model's layers (deskew, dropout)."""
-    rates = [layer.rate for layer in model.layers if hasattr(layer, "rate")]
-    return TrainConfig(deskew=deskews(model), dropout=float(rates[0]) if rates else 0.0)
+    """The TrainConfig whose build_model has model's layers (deskew, dropout); model a Network or Keras's."""
+    network = as_network(model)
+    return TrainConfig(deskew=network.deskews, dropout=network.dropout)
 
 
 def adapt(model, x, y, seed: int = 0, data=None):
-    """A new keras.Model: model fine-tuned on a person's drawings x ((n, 28, 28) uint8, as canvas_to_mnist
+    """A new keras.Model: model (a Network, or a Keras model) fine-tuned on a person's drawings x ((n, 28, 28) uint8, as canvas_to_mnist
     returns them, times 255) with labels y ((n,) digits); model itself is unchanged. A ValueError says
     what is wrong with bad input (no drawings, one digit only, wrong shapes)."""
     from .train import _as_tensors, _give_back, _pool_key, _take_trainer

@@ -102,6 +102,7 @@ def augment_batch(images: np.ndarray, rng: np.random.Generator, chunk: int = 250
     the warp's sampling for each of the 18 neighbours that re-stroking reads (2.8 s)."""
     if not _compiled:
         import tensorflow as tf
+        _upsample()  # eagerly, once: inside the compiled functions it is a constant
         _compiled.update(warp=tf.function(_warp, jit_compile=True), restroke=tf.function(_restroke, jit_compile=True))
     out = np.empty_like(images)
     for start in range(0, len(images), chunk):

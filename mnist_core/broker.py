@@ -126,11 +126,12 @@ def workers_alive(seen: dict[str, tuple]) -> int:
     """How many workers have beaten within DEAD_AFTER seconds, by this process's clock (machines' clocks
     differ). seen: the caller's memory of worker id -> (last beat, when it changed), updated here."""
     h, now = huey(), time.monotonic()
-    for wid in h.get("workers", peek=True) or []:
+    listed = h.get("workers", peek=True) or []
+    for wid in listed:
         beat = h.get(f"beat:{wid}", peek=True)
         if wid not in seen or seen[wid][0] != beat:
             seen[wid] = (beat, now)
-    return sum(now - changed < DEAD_AFTER for beat, changed in seen.values() if beat is not None)
+    return sum(seen[wid][0] is not None and now - seen[wid][1] < DEAD_AFTER for wid in listed)
 
 
 def is_dead(worker: str, seen: dict[str, tuple]) -> bool:

@@ -54,6 +54,8 @@ def read_entry(model_path: Path, meta_path: Path, source: str) -> TrainResult:
     """A saved model's Network (from the .npz beside model_path: arrays only, nothing unpickled) and its
     metadata; raises on anything unsound."""
     meta = json.loads(meta_path.read_text())
+    if not zipfile.is_zipfile(model_path):  # the .keras file the page's Download gives: whole, or retrained
+        raise ValueError(f"{model_path}: missing or torn")
     result = TrainResult.from_meta(Network.from_npz(model_path.with_suffix(".npz")), meta, source)
     result.extra["cache_path"] = str(model_path)  # this machine's path (a worker elsewhere wrote its own)
     return result

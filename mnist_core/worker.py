@@ -85,6 +85,21 @@ def _register(h) -> None:
     h.put("workers", alive + [WORKER_ID])
 
 
+def _warm_up() -> bool:
+    """While nothing waits, the first time: learn a few MNIST digits into the shipped model, so that the
+    data is loaded and adapting's trainer compiled (~2 s) before a person presses Learn my handwriting.
+    Returns False (done: not again)."""
+    from .adapt import adapt
+    from .cache import default_model
+    from .data import load_mnist
+    try:
+        (x, y), _ = load_mnist()
+        adapt(default_model().model, x[:20], y[:20])
+    except Exception as e:  # only a head start lost
+        print(f"MNIST Draw worker {WORKER_ID}: warming up failed ({type(e).__name__}: {e})", flush=True)
+    return False
+
+
 def serve(parent: int | None = None, stop: threading.Event | None = None) -> None:
     """Take trainings off the queue until stopped (or, with parent, until that process is gone)."""
     if stop is None:  # a process of its own: all of it at the lower priority, before it starts any thread
@@ -96,12 +111,15 @@ def serve(parent: int | None = None, stop: threading.Event | None = None) -> Non
     beating.start()
     print(f"MNIST Draw worker {WORKER_ID}: taking trainings from {broker.address() or 'this machine'}'s queue",
           flush=True)
+    warm = parent is not None or stop is None  # a worker process (not one in a test's thread)
     try:
         while not stop.is_set() and (parent is None or os.getppid() == parent):
             task = h.dequeue()
-            if task is None:
-                stop.wait(IDLE_POLL)
-            else:
+            if task is not None:
                 h.execute(task)
+            elif warm:
+                warm = _warm_up()
+            else:
+                stop.wait(IDLE_POLL)
     finally:
         stop.set()

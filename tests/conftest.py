@@ -1,5 +1,6 @@
 import os
 import tempfile
+import threading
 
 # Tests never touch the user's cache. Each process running tests (each worker of make test) has its
 # own model cache and drawings database; the prepared data (decoded MNIST, the test writers'
@@ -58,6 +59,29 @@ def small_training(monkeypatch, mnist):
     small = ((x[:2000], y[:2000]), (x_test[:1000], y_test[:1000]))
     monkeypatch.setattr(cache, "train", lambda config, on_epoch=None, drawings=None: real_train(
         config, on_epoch, data=small, drawings=drawings))
+
+
+@pytest.fixture
+def queue(monkeypatch, tmp_path):
+    """A queue file of this test's own, no workers on it yet."""
+    from mnist_core import broker
+    monkeypatch.setenv(broker.BROKER_ENV, f"sqlite:///{tmp_path}/queue.sqlite")
+    return tmp_path
+
+
+@pytest.fixture
+def workers(queue, small_training):
+    """workers(n): n workers in threads of this process, stopped after the test."""
+    stops = []
+
+    def start(n):
+        from mnist_core.worker import serve
+        for _ in range(n):
+            stops.append(threading.Event())
+            threading.Thread(target=serve, kwargs={"stop": stops[-1]}, daemon=True).start()
+    yield start
+    for stop in stops:
+        stop.set()
 
 
 @pytest.fixture(scope="session")

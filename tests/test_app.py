@@ -142,7 +142,8 @@ def test_an_oversized_canvas_message_is_refused_before_it_is_decoded(at, what, p
     assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - peak < 150 * 1024, what  # nothing decoded
 
 
-def test_train_one_epoch_updates_the_test_metrics(at, small_training):
+def test_train_one_epoch_updates_the_test_metrics(workers, at):
+    workers(1)
     next(n for n in at.number_input if n.label == "Epochs").set_value(1)
     next(s for s in at.select_slider if s.label == "Batch size").set_value(1024)
     next(b for b in at.button if b.label == "Train").click()
@@ -202,9 +203,9 @@ def progress_texts(at):
     return [p.proto.text for p in at.get("progress")]
 
 
-def test_a_training_waits_its_turn_then_runs_and_can_be_cancelled(at, monkeypatch, small_training):
+def test_a_training_waits_its_turn_then_runs_and_can_be_cancelled(workers, at):
     from mnist_core import jobs
-    monkeypatch.setenv(jobs.LIMIT_ENV, "1")
+    workers(1)
     ahead = jobs.start_training(TrainConfig(epochs=200, batch_size=32, seed=401), "another student")
     next(n for n in at.number_input if n.label == "Epochs").set_value(200)
     next(s for s in at.select_slider if s.label == "Batch size").set_value(32)
@@ -315,7 +316,8 @@ def test_a_bad_training_limit_on_the_server_is_said_at_once_and_a_training_is_re
     assert get_job(TrainConfig(epochs=3)) is None  # nothing was queued
 
 
-def test_learn_my_handwriting_makes_an_adapted_model_mine_and_there_is_a_way_back(at):
+def test_learn_my_handwriting_makes_an_adapted_model_mine_and_there_is_a_way_back(workers, at):
+    workers(1)
     from mnist_core import canvas_to_mnist
     from mnist_core.user_drawings import Drawings
     mine = Drawings(owner=at.session_state["who"])

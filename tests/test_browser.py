@@ -238,7 +238,8 @@ def test_double_click_two_tabs_and_a_closed_tab_train_once(browser, server):
     drawer.close()
     models = cache / "models"
     key = cache_key(TrainConfig(epochs=2))
-    assert sorted(f.name for f in models.iterdir() if not f.name.endswith(".lock")) == [f"{key}.json", f"{key}.keras"]
+    assert sorted(f.name for f in models.iterdir() if not f.name.endswith(".lock")) == \
+        [f"{key}.json", f"{key}.keras", f"{key}.npz"]
     assert load_or_train(TrainConfig(epochs=2), cache_dir=models).source == "cache"  # sound
     assert proc.poll() is None
 
@@ -383,3 +384,42 @@ def test_two_tabs_on_a_first_visit_are_one_person(browser, server):
     assert Drawings(server[3], owner=mine).count() == 2  # both tabs' drawings are this browser's
     assert saved_count(page) == 2
     ctx.close()
+
+
+def _worker_pids(proc) -> list[int]:
+    from benchmarks.browser import children
+    return [c for c in children(proc.pid) if b"mnist_core\0worker" in open(f"/proc/{c}/cmdline", "rb").read()]
+
+
+@pytest.mark.slow
+def test_the_server_runs_without_tensorflow_and_a_worker_killed_mid_training_is_reported(browser, server):
+    """The page's process, checked from outside while it serves: no TensorFlow (nor Keras, which imports it)
+    mapped in, RSS within 300 MiB, after a drawing and after a training. Its worker, killed with SIGKILL
+    mid-training: the page says so in plain words, reads the next drawing, and a new worker takes over."""
+    import os
+    import signal
+    from benchmarks.browser import process_report
+    url, _, proc, _, _ = server
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    open_app(page, url)
+    rng = np.random.default_rng(11)
+    assert draw_and_read(page, random_drawing(4, rng)[0], timeout_ms=30000)[0] == "4"
+    report = process_report(proc.pid)
+    assert not report["tensorflow"] and report["rss_mib"] <= 300, report
+    _settings(page, 60)
+    page.get_by_role("button", name="Train", exact=True).click()
+    page.get_by_text("Training: epoch 1/60").first.wait_for(timeout=120000)
+    [worker] = _worker_pids(proc)
+    assert process_report(worker)["tensorflow"]  # the training is there
+    os.kill(worker, signal.SIGKILL)
+    page.get_by_text("The worker training it stopped").first.wait_for(timeout=60000)
+    assert "Training failed" in page.inner_text("body") and no_exception(page)
+    reset_canvas(page, timeout_ms=30000)
+    assert draw_and_read(page, random_drawing(7, rng)[0], timeout_ms=30000)[0] == "7"
+    deadline = time.monotonic() + 30
+    while not (new := _worker_pids(proc)) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert new and new != [worker]  # the server started a new worker
+    report = process_report(proc.pid)
+    assert not report["tensorflow"] and report["rss_mib"] <= 300, report
+    page.close()

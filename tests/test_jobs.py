@@ -12,7 +12,6 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 
 import pytest
@@ -35,28 +34,6 @@ def not_cached(c):
     _, model_path, meta_path = _entry_paths(c, None)
     return not model_path.exists() and not meta_path.exists() and \
         not list(model_path.parent.glob(f".{model_path.stem}.*"))  # no half-written file either
-
-
-@pytest.fixture
-def queue(monkeypatch, tmp_path):
-    """A queue file of this test's own, no workers on it yet."""
-    monkeypatch.setenv(broker.BROKER_ENV, f"sqlite:///{tmp_path}/queue.sqlite")
-    return tmp_path
-
-
-@pytest.fixture
-def workers(queue, small_training):
-    """workers(n): n workers in threads of this process, stopped after the test."""
-    stops = []
-
-    def start(n):
-        from mnist_core.worker import serve
-        for _ in range(n):
-            stops.append(threading.Event())
-            threading.Thread(target=serve, kwargs={"stop": stops[-1]}, daemon=True).start()
-    yield start
-    for stop in stops:
-        stop.set()
 
 
 def test_workers_take_jobs_in_order_of_request_one_each(workers):

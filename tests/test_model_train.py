@@ -133,7 +133,8 @@ def sound_entry(tmp_path_factory, mnist):
     return folder
 
 
-@pytest.mark.parametrize("damage", ["truncate model", "garbage model", "garbage json", "delete model"])
+@pytest.mark.parametrize("damage", ["truncate model", "garbage model", "garbage json", "delete model",
+                                    "truncate weights", "delete weights"])
 def test_damaged_cache_entry_is_discarded_and_retrained(tmp_path, damage, small_training, sound_entry):
     import shutil
     config = DAMAGED
@@ -148,6 +149,11 @@ def test_damaged_cache_entry_is_discarded_and_retrained(tmp_path, damage, small_
         model_path.write_bytes(b"not a zip file at all")
     elif damage == "garbage json":
         meta_path.write_text("{ torn")
+    elif damage == "truncate weights":
+        weights = model_path.with_suffix(".npz")
+        weights.write_bytes(weights.read_bytes()[:1000])
+    elif damage == "delete weights":
+        model_path.with_suffix(".npz").unlink()
     else:
         model_path.unlink()
     again = load_or_train(config, cache_dir=tmp_path)
@@ -208,15 +214,18 @@ def test_deskew_is_the_same_maths_in_numpy_and_inside_keras(mnist):
 def test_a_deskewing_model_trains_saves_and_reads_like_keras(mnist, tmp_path):
     from mnist_core.model import Deskew
     from mnist_core.network import deskews
+    from mnist_core.cache import read_model_file
     result = load_or_train(TrainConfig(epochs=1, deskew=True), cache_dir=tmp_path)
-    assert [type(l).__name__ for l in result.model.layers] == ["Deskew", "Dense", "Dense"]
+    assert [type(l).__name__ for l in result.model.layers] == ["Deskew", "Dense", "Dense"]  # Keras, as trained
     assert deskews(result.model) and not deskews(build_model())
     assert result.test_accuracy > 0.95
-    again = load_or_train(TrainConfig(epochs=1, deskew=True), cache_dir=tmp_path)  # from the .keras file
-    assert again.source == "cache" and isinstance(again.model.layers[0], Deskew)
+    again = load_or_train(TrainConfig(epochs=1, deskew=True), cache_dir=tmp_path)  # numpy arrays, from the .npz
+    assert again.source == "cache" and [l.kind for l in again.model.layers] == ["Deskew", "Dense", "Dense"]
+    keras_model, _ = read_model_file(again.extra["cache_path"])  # the .keras file beside it, for download
+    assert isinstance(keras_model.layers[0], Deskew)
     _, (x_test, _) = mnist
     fast = predict_proba(again.model, x_test[:100])  # numpy forward pass, numpy deskew
-    assert np.allclose(fast, again.model.predict(prepare_images(x_test[:100]), verbose=0), atol=1e-5)
+    assert np.allclose(fast, keras_model.predict(prepare_images(x_test[:100]), verbose=0), atol=1e-5)
 
 
 
