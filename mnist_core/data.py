@@ -91,7 +91,7 @@ def _cache_path(data_dir: Path) -> Path:
     for name, _, _ in FILES.values():
         st = (data_dir / f"{name}.gz").stat()
         h.update(f"{name}:{st.st_size}:{st.st_mtime_ns}".encode())
-    return cache_dir() / "mnist" / f"mnist-{h.hexdigest()[:20]}.npz"
+    return cache_dir() / "mnist" / f"mnist-{h.hexdigest()[:20]}"  # + "-<array>.npy", one file per array
 
 
 def load_mnist(data_dir: str | Path | None = None):
@@ -146,20 +146,20 @@ def _load(data_dir: Path):
         cached = _cache_path(data_dir)
     except OSError:
         cached = None  # a file is missing: _read_verified names it below
-    if cached is not None and cached.exists():
-        try:
-            with np.load(cached) as z:
-                a = {k: z[k] for k in FILES}
+    files = {k: Path(f"{cached}-{k}.npy") for k in FILES} if cached is not None else {}
+    if files and all(f.exists() for f in files.values()):
+        try:  # memory-mapped: a process touches only the pages it reads (the page: a few digits)
+            a = {k: np.load(f, mmap_mode="r") for k, f in files.items()}
             if all(a[k].shape[0] == FILES[k][2] and a[k].dtype == np.uint8 for k in FILES):
                 return (a["x_train"], a["y_train"]), (a["x_test"], a["y_test"])
         except Exception:  # unreadable cache entry: decode the sources again
             pass
     a = _read_verified(data_dir)
-    if cached is not None:
+    for k, f in files.items():
         buf = io.BytesIO()
-        np.savez(buf, **a)
+        np.save(buf, a[k])
         try:
-            atomic_write_bytes(cached, buf.getvalue())
+            atomic_write_bytes(f, buf.getvalue())
         except OSError:
             pass  # a read-only cache only costs speed
     return (a["x_train"], a["y_train"]), (a["x_test"], a["y_test"])

@@ -74,11 +74,31 @@ def test_bad_data_file_raises_naming_the_file(tmp_path, name, how, message):
     assert name in str(e.value) and message in str(e.value)
 
 
-def test_the_shared_training_images_are_one_copy_that_training_reads_as_a_tensor(mnist):
-    """Every training reads the process's one copy of MNIST's training images, as numpy and as a
-    TensorFlow tensor: the same memory, read-only."""
-    from mnist_core.data import tensor_of
-    (x, _), _ = mnist
-    tensor = tensor_of(x)
-    assert tensor is not None and np.shares_memory(x, np.asarray(tensor)) and not x.flags.writeable
-    assert tensor_of(x.copy()) is None and tensor_of(x[:10]) is None
+SHARED = """
+import sys
+import numpy as np
+if sys.argv[1] == "trains":
+    import mnist_core.train  # noqa: F401  (a worker: TensorFlow is imported before the data)
+from mnist_core.data import load_mnist, tensor_of
+(x, _), _ = load_mnist()
+tensor = tensor_of(x)
+print(tensor is not None and np.shares_memory(x, np.asarray(tensor)), not x.flags.writeable,
+      tensor_of(x.copy()) is None and tensor_of(x[:10]) is None, isinstance(x, np.memmap), "tensorflow" in sys.modules)
+"""
+
+
+@pytest.mark.parametrize("process", ["trains", "serves the page"])
+def test_the_shared_training_images_are_one_read_only_copy(process):
+    """In a process that trains, every training reads its one copy of MNIST's training images, as numpy
+    and as a TensorFlow tensor: the same memory, read-only. In the page's process (no TensorFlow) they
+    are mapped from the decoded cache, read-only: only the pages read take memory."""
+    import subprocess
+    import sys
+    out = subprocess.run([sys.executable, "-c", SHARED, process], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    one_tensor, read_only, copies_apart, mapped, tensorflow = out.stdout.split()[-5:]
+    assert read_only == copies_apart == "True"
+    if process == "trains":
+        assert one_tensor == tensorflow == "True" and mapped == "False"
+    else:
+        assert one_tensor == tensorflow == "False" and mapped == "True"
