@@ -360,3 +360,42 @@ def test_a_recipe_sets_the_sidebar_and_says_what_it_costs(at):
     at.run()
     assert next(n for n in at.number_input if n.label == "Epochs").value == TrainConfig().epochs
     assert next(c for c in at.checkbox if c.label.startswith("Augment")).value is False
+
+
+def test_with_no_worker_alive_a_training_says_it_waits_for_one_and_drawing_works(queue):
+    import time
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.run()
+    next(n for n in at.number_input if n.label == "Epochs").set_value(7)
+    next(b for b in at.button if b.label == "Train").click()
+    at.run()
+    time.sleep(1)  # the watcher has looked at the queue: nobody takes trainings from it
+    at.run()
+    assert not at.exception
+    assert any(t.startswith("Waiting for a training worker: number 1 in the queue") for t in progress_texts(at)), \
+        progress_texts(at)
+    at.session_state["canvas"] = canvas_value(drawn(3))
+    at.run()
+    assert metric(at, "Prediction") == "3"
+    get_job(TrainConfig(epochs=7)).cancel(at.session_state["who"])
+
+
+def test_a_broker_that_is_down_is_said_in_one_line_and_drawing_works(monkeypatch):
+    import socket
+    from mnist_core import broker
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # nothing listens there once closed
+    monkeypatch.setenv(broker.BROKER_ENV, f"redis://127.0.0.1:{port}/0")
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.run()
+    next(n for n in at.number_input if n.label == "Epochs").set_value(8)
+    next(b for b in at.button if b.label == "Train").click()
+    at.run()
+    assert not at.exception
+    assert any(e.value.startswith(f"Cannot train: The training queue (redis://127.0.0.1:{port}/0) cannot be "
+                                  "reached") and e.value.endswith("drawing works.") for e in at.error), \
+        [e.value for e in at.error]
+    at.session_state["canvas"] = canvas_value(drawn(2))
+    at.run()
+    assert metric(at, "Prediction") == "2"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import logging
 import os
+import threading
 
 import altair as alt
 import pandas as pd
@@ -73,15 +74,21 @@ def freeze_long_lived_objects() -> int:
     return gc.get_freeze_count()
 
 
+WORKERS_AFTER = 3.0  # seconds after the first page before this machine's training workers start
+
+
 @st.cache_resource(show_spinner=False)
 def _checked_settings(values: tuple) -> str | None:
-    """The server's settings checked once per set of values, the problem logged once (values: the key); with
-    none, this machine's own training workers started."""
+    """The server's settings checked once per set of values, the problem logged once (values: the key);
+    with none, this machine's training workers started, WORKERS_AFTER seconds later."""
     problem = settings_problem()
     if problem:
         logging.getLogger("mnist_draw").error("Server settings: %s. Trainings are refused until it is fixed.", problem)
-    else:
-        start_local_workers()  # this machine's queue: its workers start with the server, warm for the first Train
+    else:  # this machine's workers (none for a shared broker), a little later: they import TensorFlow, which
+        # would compete for the cores with the first page
+        timer = threading.Timer(WORKERS_AFTER, start_local_workers)
+        timer.daemon = True
+        timer.start()
     return problem
 
 
