@@ -13,6 +13,9 @@ os.makedirs(os.path.join(_own, "cache"))
 os.symlink(os.path.join(RUN_DIR, "mnist"), os.path.join(_own, "cache", "mnist"))
 os.environ["MNIST_DRAW_CACHE_DIR"] = os.path.join(_own, "cache")
 os.environ["MNIST_DRAW_DB"] = os.path.join(_own, "drawings.sqlite")
+# A queue of this process's own that no page starts workers for (AppTest's pages would each start one):
+# the tests that train start the workers they need (the workers fixture, worker processes, app servers).
+os.environ["MNIST_DRAW_BROKER"] = "sqlite:///" + os.path.join(_own, "queue.sqlite")
 
 import pytest  # noqa: E402
 

@@ -34,7 +34,8 @@ def server(tmp_path_factory, data_cache):
     import os
     assert os.path.exists(CHROMIUM), f"the browser tests need Chromium at {CHROMIUM} (apt-get install chromium)"
     db, cache = tmp_path_factory.mktemp("db") / "drawings.sqlite", data_cache(tmp_path_factory.mktemp("cache"))
-    with app_server(cache_dir=cache, log=tmp_path_factory.mktemp("log") / "app.log", db=db) as s:
+    with app_server(cache_dir=cache, log=tmp_path_factory.mktemp("log") / "app.log", db=db,
+                    env={"MNIST_DRAW_BROKER": ""}) as s:  # this machine's queue, with the server's own workers
         yield (*s, db, cache)  # url, seconds to start, process, drawings database, cache folder
 
 
