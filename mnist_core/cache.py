@@ -111,6 +111,19 @@ def entry_path(config: TrainConfig, cache_dir: str | Path | None = None) -> Path
     return _entry_paths(config, cache_dir)[1]
 
 
+def cached_results(cache_dir: str | Path | None = None) -> tuple[list[TrainResult], list[str]]:
+    """Every model in the cache, without its weights (model None): its settings and figures from its .json;
+    and a note for each entry that cannot be read (skipped)."""
+    folder = Path(cache_dir) if cache_dir is not None else paths.cache_dir() / "models"
+    results, skipped = [], []
+    for meta in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+        try:
+            results.append(TrainResult.from_meta(None, json.loads(meta.read_text()), "cache"))
+        except Exception as e:
+            skipped.append(f"{meta.name}: {type(e).__name__}")
+    return results, skipped
+
+
 def load_or_train(config: TrainConfig = TrainConfig(), cache_dir: str | Path | None = None,
                   on_epoch=None, drawings=None) -> TrainResult:
     """The cached model for config if there is a sound one, else train it (on_epoch(epoch, logs) after

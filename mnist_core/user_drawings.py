@@ -46,6 +46,16 @@ CREATE TABLE IF NOT EXISTS models_in_use (
     updated REAL NOT NULL             -- Unix time
 )
 """
+# Every model each person trained or adapted (their list of trainings; the models are in the cache).
+TRAININGS = """
+CREATE TABLE IF NOT EXISTS trainings (
+    owner TEXT NOT NULL,
+    key TEXT NOT NULL,                -- cache.cache_key of the config
+    config TEXT NOT NULL,             -- TrainConfig.to_dict() as JSON
+    added REAL NOT NULL,              -- Unix time
+    PRIMARY KEY (owner, key)
+)
+"""
 UNOWNED = ""  # the owner of rows saved before drawings had owners
 
 
@@ -83,6 +93,7 @@ class Drawings:
             con.execute("PRAGMA busy_timeout = 30000")
             con.execute(SCHEMA)
             con.execute(MODELS_IN_USE)
+            con.execute(TRAININGS)
             if "owner" not in {row[1] for row in con.execute("PRAGMA table_info(drawings)")}:
                 con.execute(f"ALTER TABLE drawings ADD COLUMN owner TEXT NOT NULL DEFAULT '{UNOWNED}'")
             return con
@@ -197,6 +208,31 @@ class Drawings:
             return json.loads(rows[0][0]) if rows else None
         except ValueError:
             return None  # unreadable: the shipped model, as for a newcomer
+
+    def add_training(self, key: str, config: dict) -> None:
+        """Put a model this owner trained (or adapted) on their list; again, it keeps its place."""
+        if self.owner is None:
+            raise ValueError("only one person's view keeps a list of trainings")
+        self._run("INSERT OR IGNORE INTO trainings (owner, key, config, added) VALUES (?, ?, ?, ?)",
+                  (self.owner, key, json.dumps(config, sort_keys=True), time.time()))
+
+    def remove_training(self, key: str) -> None:
+        self._run("DELETE FROM trainings WHERE owner = ? AND key = ?", (self.owner, key))
+
+    def trainings(self) -> list[tuple[str, dict]]:
+        """(key, config as a dict) of this owner's trainings, first added first; unreadable rows left out."""
+        out = []
+        for key, config in self._run("SELECT key, config FROM trainings WHERE owner = ? ORDER BY added, rowid",
+                                     (self.owner,)):
+            try:
+                out.append((key, json.loads(config)))
+            except ValueError:
+                pass
+        return out
+
+    def people_per_training(self) -> dict[str, int]:
+        """cache key -> how many people have that training on their list (the whole class)."""
+        return dict(self._run("SELECT key, COUNT(*) FROM trainings GROUP BY key"))
 
     def export_npz(self) -> bytes:
         """The drawings as an .npz with x (n, 28, 28) uint8 and y (n,) uint8, like load_mnist's."""

@@ -230,3 +230,76 @@ def recipes(shipped_config, seconds) -> list[dict]:
         out.append({"name": name, "cost": cost, "words": describe_config(config),
                     "settings": {f.name: getattr(config, f.name) for f in settings() if f.metadata["page"]}})
     return out
+
+
+def _setting_words(f, value) -> str:
+    """One setting's value in its field's words: "20 epochs", "1 epoch", "dropout 0.2"."""
+    return "1 epoch" if f.name == "epochs" and value == 1 else f.metadata["words"].format(value)
+
+
+def run_name(config) -> str:
+    """A training named by what sets it apart from the reference run: "3 epochs, dropout 0.2" (epochs always,
+    the batch size when not 128, every other setting not at its default), "adapted to your handwriting"."""
+    from .config import TrainConfig
+    reference = TrainConfig()
+    return ", ".join(_setting_words(f, getattr(config, f.name)) for f in settings()
+                     if f.name == "epochs" or getattr(config, f.name) != getattr(reference, f.name))
+
+
+def _gap(result) -> float:
+    """Last epoch's training minus test accuracy."""
+    return result.train_accuracy - result.test_accuracy
+
+
+def _real(result) -> float | None:
+    hw = result.extra.get("real_handwriting")
+    return hw["accuracy"] if hw and hw.get("part") == "test" else None
+
+
+def trainings_rows(results, mine=None) -> list[dict]:
+    """One row per TrainResult: run (run_name), test accuracy, gap (training minus test, last epoch), real
+    handwriting (test writers), your drawings (accuracy on mine = (x, y), if given and not empty), seconds."""
+    rows = []
+    for r in results:
+        row = {"run": run_name(r.config), "test accuracy": r.test_accuracy, "gap": _gap(r),
+               "real handwriting": _real(r), "seconds": r.seconds}
+        if mine is not None and len(mine[1]):
+            row["your drawings"] = measure(r.model, *mine)["accuracy"]
+        rows.append(row)
+    return rows
+
+
+def overlay_rows(results) -> list[dict]:
+    """Per-epoch curves of several trainings, long-form {run, epoch, metric, data, value}, for one chart."""
+    return [dict(row, run=run_name(r.config)) for r in results for row in history_rows(r.history)]
+
+
+def comparison(a, b) -> str | None:
+    """What changing one setting did, from a's figures to b's (two TrainResults), in one sentence; None if
+    they differ in no setting or in more than one (then no single setting explains the difference)."""
+    fields = [f for f in settings() if getattr(a.config, f.name) != getattr(b.config, f.name)]
+    if len(fields) != 1:
+        return None
+    f = fields[0]
+    said = f.metadata["words"]
+    new, old = (_setting_words(f, getattr(c.config, f.name)) for c in (b, a))
+    if f.type == "bool":
+        new, old = (said if getattr(b.config, f.name) else f"not {said}"), (said if getattr(a.config, f.name) else f"not {said}")
+    test = (b.test_accuracy - a.test_accuracy) * 100
+    gap = (_gap(b) - _gap(a)) * 100
+    verdict = "more overfitting" if gap > 0.1 else "less overfitting" if gap < -0.1 else "about as much overfitting"
+    sentence = f"{new} instead of {old}: test accuracy {test:+.2f} points, gap {gap:+.2f} points: {verdict}"
+    ra, rb = _real(a), _real(b)
+    if ra is not None and rb is not None:
+        sentence += f"; real handwriting {(rb - ra) * 100:+.1f} points"
+    return sentence + "."
+
+
+def class_rows(results, people: dict[str, int], key) -> list[dict]:
+    """What the class found: every training on the server (TrainResults, from the cache), best test accuracy
+    first, with its settings, figures and how many people have it on their list (people: key -> count,
+    key(config): the cache key); no names."""
+    rows = [{"run": run_name(r.config), "test accuracy": r.test_accuracy, "gap": _gap(r),
+             "real handwriting": _real(r), "seconds": r.seconds, "people": people.get(key(r.config), 0)}
+            for r in results]
+    return sorted(rows, key=lambda row: -row["test accuracy"])

@@ -399,3 +399,50 @@ def test_a_broker_that_is_down_is_said_in_one_line_and_drawing_works(monkeypatch
     at.session_state["canvas"] = canvas_value(drawn(2))
     at.run()
     assert metric(at, "Prediction") == "2"
+
+
+def train_from_sidebar(at, epochs, batch_size=1024):
+    next(n for n in at.number_input if n.label == "Epochs").set_value(epochs)
+    next(s for s in at.select_slider if s.label == "Batch size").set_value(batch_size)
+    next(b for b in at.button if b.label == "Train").click()
+    at.run()
+    job = get_job(TrainConfig(epochs=epochs, batch_size=batch_size))
+    assert job is not None and job.done.wait(180) and job.error is None
+    at.run()
+    at.run()  # the progress fragment notices the finished job and reruns the page
+    assert not at.exception
+    return job
+
+
+def test_your_trainings_side_by_side_one_click_to_use_and_a_damaged_entry_is_a_note(workers, at):
+    from mnist_core.cache import cache_key, entry_path
+    from mnist_core.user_drawings import Drawings
+    workers(1)
+    first, second = train_from_sidebar(at, 1), train_from_sidebar(at, 2)
+    broken = TrainConfig(epochs=3, batch_size=1024)  # on the list, but its cache entry is damaged
+    entry_path(broken).with_suffix(".json").write_text("{ torn")
+    Drawings(owner=at.session_state["who"]).add_training(cache_key(broken), broken.to_dict())
+    open_tab(at, "3 · Training and testing")
+    table = next(df.value for df in at.dataframe if "in use" in df.value.columns)
+    assert list(table["run"]) == ["1 epoch, batch size 1024", "2 epochs, batch size 1024"]
+    assert list(table["test accuracy"]) == [first.result.test_accuracy, second.result.test_accuracy]
+    assert list(table["in use"]) == ["", "✓"]
+    assert any('"3 epochs, batch size 1024" cannot be shown' in c.value for c in at.caption)
+    at.multiselect(key="compare").set_value(list(table["run"]))
+    at.run()
+    assert not at.exception
+    chart = at.get("vega_lite_chart")[-1].proto.spec  # the last chart on the tab: the runs side by side
+    assert '"run"' in chart and "strokeDash" in chart
+    assert any(m.value.startswith("**What changed:** 2 epochs instead of 1 epoch: test accuracy")
+               for m in at.markdown), [m.value[:80] for m in at.markdown]
+    at.selectbox(key="run_action").set_value("1 epoch, batch size 1024")
+    at.run()
+    next(b for b in at.button if b.label == "Use this model").click()
+    at.run()
+    assert any("Using your model: 1 epoch, batch size 1024" in s.value for s in at.success)
+    other = AppTest.from_file(APP, default_timeout=120)  # another browser: not on its list
+    other.run()
+    open_tab(other, "3 · Training and testing")
+    assert not any("in use" in df.value.columns for df in other.dataframe)
+    classes = next(df.value for df in other.dataframe if "people" in df.value.columns)
+    assert {"1 epoch, batch size 1024", "2 epochs, batch size 1024"} <= set(classes["run"])

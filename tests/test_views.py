@@ -28,3 +28,46 @@ def test_the_recipes_are_the_reference_run_and_the_shipped_recipe_a_student_can_
     assert shipped["settings"] == {n: getattr(default_model().config, n) for n in page}
     assert reference["cost"] == "about 2 min"  # 10 epochs at 10 s; no preparation
     assert shipped["cost"].startswith("about 5 min") and "first time" in shipped["cost"]  # 30 epochs
+
+
+def result(config, train_acc, test_acc, real=None, epochs=None):
+    """A TrainResult with the figures a comparison reads (no model: comparisons read figures only)."""
+    from mnist_core.network import TrainResult
+    n = epochs or config.epochs
+    history = {"accuracy": [train_acc] * n, "test_accuracy": [test_acc] * n, "loss": [0.1] * n, "test_loss": [0.1] * n}
+    extra = {"real_handwriting": {"part": "test", "accuracy": real}} if real is not None else {}
+    return TrainResult(None, config, history, 0.1, test_acc, 1.0, extra=extra)
+
+
+@pytest.mark.parametrize("a, b, says", [
+    (result(TrainConfig(epochs=10), 0.990, 0.980), result(TrainConfig(epochs=20), 0.998, 0.9812),
+     "20 epochs instead of 10 epochs: test accuracy +0.12 points, gap +0.68 points: more overfitting."),
+    (result(TrainConfig(dropout=0.0), 0.99, 0.98), result(TrainConfig(dropout=0.2), 0.985, 0.982),
+     "dropout 0.2 instead of dropout 0: test accuracy +0.20 points, gap -0.70 points: less overfitting."),
+    (result(TrainConfig(batch_size=32), 0.99, 0.98, real=0.90), result(TrainConfig(batch_size=512), 0.99, 0.98, real=0.88),
+     "batch size 512 instead of batch size 32: test accuracy +0.00 points, gap +0.00 points: about as much "
+     "overfitting; real handwriting -2.0 points."),
+    (result(TrainConfig(), 0.99, 0.98), result(TrainConfig(augment=True), 0.97, 0.985),
+     "augmented instead of not augmented: test accuracy +0.50 points, gap -2.50 points: less overfitting."),
+    (result(TrainConfig(), 0.99, 0.98), result(TrainConfig(epochs=20, dropout=0.2), 0.99, 0.98), None),  # two differ
+    (result(TrainConfig(), 0.99, 0.98), result(TrainConfig(), 0.99, 0.98), None),  # identical runs
+])
+def test_the_comparison_says_what_one_changed_setting_did_and_nothing_otherwise(a, b, says):
+    from mnist_core.views import comparison
+    assert comparison(a, b) == says
+
+
+def test_runs_are_named_by_what_sets_them_apart_from_the_reference_run():
+    from mnist_core.views import run_name
+    assert run_name(TrainConfig()) == "10 epochs"
+    assert run_name(TrainConfig(epochs=1)) == "1 epoch"
+    assert run_name(TrainConfig(epochs=3, batch_size=512, dropout=0.2)) == "3 epochs, batch size 512, dropout 0.2"
+    assert run_name(TrainConfig(adapted_to="abc")) == "10 epochs, adapted to your handwriting"
+
+
+def test_the_class_table_is_best_first_with_how_many_people_ran_each():
+    from mnist_core.views import class_rows
+    runs = [result(TrainConfig(epochs=1), 0.95, 0.96), result(TrainConfig(epochs=3), 0.99, 0.975)]
+    rows = class_rows(runs, {"3": 2}, lambda c: str(c.epochs))
+    assert [(r["run"], r["people"]) for r in rows] == [("3 epochs", 2), ("1 epoch", 0)]
+    assert rows[0]["gap"] == pytest.approx(0.015)

@@ -117,12 +117,49 @@ def restore_model_in_use() -> None:
 
 
 def use_model(config: TrainConfig | None) -> None:
-    """Make config's model (None: the shipped one) this person's model in use, now and after a reload."""
+    """Make config's model (None: the shipped one) this person's model in use, now and after a reload, and
+    put it on their list of trainings."""
     st.session_state["config"] = config
     try:
         my_drawings().remember_model(None if config is None else config.to_dict())
+        if config is not None and config != shipped().config:
+            my_drawings().add_training(cache_key(config), config.to_dict())
     except DrawingsError:
         pass  # the page goes on with it for this session
+
+
+def my_trainings() -> tuple[list, list[str]]:
+    """This person's trainings as [(config, TrainResult)], first trained first, and a note for each one that
+    is no longer in the cache or cannot be read (left out)."""
+    runs, notes = [], []
+    try:
+        listed = my_drawings().trainings()
+    except DrawingsError as e:
+        return [], [f"Your list of trainings is unavailable: {e}"]
+    for key, values in listed:
+        try:
+            config = TrainConfig.from_dict(values)
+        except (ValueError, TypeError):
+            notes.append("One of your trainings has settings this version does not know; it is left out.")
+            continue
+        try:
+            runs.append((config, base_model(config)))
+        except Exception as e:  # gone from the cache, or damaged
+            notes.append(f"Your training \"{views.run_name(config)}\" cannot be shown ({type(e).__name__}: it is no "
+                         "longer in the cache, or damaged). Train it again to see it here.")
+    return runs, notes
+
+
+def chart_runs(rows: list[dict]) -> None:
+    """Several trainings' per-epoch curves in one chart: a colour per run (named by its settings), solid for
+    the test set and dashed for the training data; accuracy and loss side by side."""
+    chart = alt.Chart(pd.DataFrame(rows)).mark_line(point=True).encode(
+        x=alt.X("epoch:Q", axis=alt.Axis(tickMinStep=1, format="d")),
+        y=alt.Y("value:Q", title=None, scale=alt.Scale(zero=False)),
+        color=alt.Color("run:N", title="run", legend=alt.Legend(orient="bottom", columns=1, labelLimit=500)),
+        strokeDash=alt.StrokeDash("data:N", title="measured on", legend=alt.Legend(orient="bottom")),
+    ).properties(height=240, width=320)
+    st.altair_chart(chart.facet(column=alt.Column("metric:N", title=None)).resolve_scale(y="independent"))
 
 
 def model_in_use():

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
 from mnist_core import views
-from mnist_core.cache import bundle
+from mnist_core.cache import bundle, cache_key, cached_results
+from mnist_core.user_drawings import Drawings, DrawingsError
 
-from .state import chart_history, model_key
+from .identity import my_drawings
+from .state import chart_history, chart_runs, model_key, my_trainings, use_model
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
@@ -51,3 +54,79 @@ def training_tab(result):
     st.markdown("**Loss and accuracy per epoch**, on the training data and on the test set (measured after every "
                 "epoch, never used to steer training)")
     chart_history(result.history)
+    your_trainings(result)
+    class_findings()
+
+
+def your_trainings(result):
+    """Every model this person trained or adapted, side by side: a table, up to four runs' curves in one
+    chart, what one changed setting did, and a click to use any of them."""
+    st.markdown("#### Your trainings")
+    runs, notes = my_trainings()
+    for note in notes:
+        st.caption(note)
+    if not runs:
+        st.caption("Each model you train (or adapt to your handwriting) joins this list, kept for your next visit, "
+                   "so that you can compare them side by side.")
+        return
+    try:
+        _, dx, dy = my_drawings().arrays()
+    except DrawingsError:
+        dx = dy = None
+    names = _unique([views.run_name(c) for c, _ in runs])
+    rows = views.trainings_rows([r for _, r in runs], None if dy is None else (dx, dy))
+    for name, row, (config, _) in zip(names, rows, runs):
+        row["run"] = name
+        row["in use"] = "✓" if config == result.config else ""
+    st.dataframe(pd.DataFrame(rows), hide_index=True, column_config={
+        **{k: st.column_config.NumberColumn(format="percent") for k in
+           ("test accuracy", "real handwriting", "your drawings")},
+        "gap": st.column_config.NumberColumn("gap (training − test)", format="percent"),
+        "seconds": st.column_config.NumberColumn(format="%.0f")})
+    chosen = st.multiselect("Compare (up to four)", names, max_selections=4, key="compare",
+                            help="Their training and test curves in one chart.")
+    picked = [runs[names.index(n)] for n in chosen]
+    if picked:
+        chart_runs(views.overlay_rows([r for _, r in picked]))
+    if len(picked) == 2:
+        sentence = views.comparison(picked[0][1], picked[1][1])
+        st.markdown(f"**What changed:** {sentence}" if sentence else
+                    "These two differ in more than one setting (or in none), so no single setting explains the "
+                    "difference: compare runs that differ in one.")
+    a, b = st.columns(2)
+    one = st.selectbox("A training", names, index=len(names) - 1, key="run_action")
+    config = runs[names.index(one)][0]
+    if a.button("Use this model", disabled=config == result.config):
+        use_model(config)
+        st.rerun()
+    if b.button("Remove from my list"):
+        my_drawings().remove_training(cache_key(config))
+        st.rerun()
+
+
+def _unique(names: list[str]) -> list[str]:
+    """Names made distinct where two runs share their settings' words (two adaptations, say): "…", "… (2)"."""
+    out = []
+    for name in names:
+        out.append(name if name not in out else f"{name} ({sum(o.split(' (')[0] == name for o in out) + 1})")
+    return out
+
+
+def class_findings():
+    """Every training on this server, from the cache: best first, how many people have it, no names."""
+    with st.expander("What the class found: every training on this server, best first"):
+        results, skipped = cached_results()
+        try:
+            people = Drawings().people_per_training()
+        except DrawingsError:
+            people = {}
+        rows = views.class_rows(results, people, cache_key)
+        if rows:
+            st.dataframe(pd.DataFrame(rows), hide_index=True, column_config={
+                **{k: st.column_config.NumberColumn(format="percent") for k in ("test accuracy", "real handwriting")},
+                "gap": st.column_config.NumberColumn("gap (training − test)", format="percent"),
+                "seconds": st.column_config.NumberColumn(format="%.0f")})
+        else:
+            st.caption("No trainings on this server yet.")
+        if skipped:
+            st.caption(f"{len(skipped)} damaged cache entr{'y' if len(skipped) == 1 else 'ies'} left out.")
