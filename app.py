@@ -12,11 +12,12 @@ from mnist_core import views
 from ui.data import data_tab
 from ui.draw import draw_tab
 from ui.failures import failures_tab
-from ui.identity import remember
+from ui.identity import remember, teacher_token
 from ui.inside import inside_tab
 from ui.network import network_tab
 from ui.sidebar import sidebar
 from ui.state import freeze_long_lived_objects, model_in_use, restore_model_in_use, server_settings_warning
+from ui.teacher import teacher_tab
 from ui.training import training_tab
 
 st.set_page_config(page_title="MNIST Draw", page_icon="✏️", layout="wide")
@@ -49,6 +50,8 @@ else:
 # which took ~30 ms off every read-out in Chromium.
 TABS = {"✏️ Draw a digit": draw_tab, "1 · The data": data_tab, "2 · The network": network_tab,
         "3 · Training and testing": training_tab, "4 · Where it fails": failures_tab, "5 · Look inside": inside_tab}
+if teacher_token():  # the server has a teacher: their tab (it asks for the token)
+    TABS["Teacher"] = teacher_tab
 for container, show in zip(st.tabs(list(TABS), key="tab", on_change="rerun"), TABS.values()):
     if container.open or show is draw_tab:
         with container:

@@ -156,6 +156,12 @@ class Drawings:
         y = np.array([r[2] for r in rows], np.uint8)
         return ids, x, y
 
+    def catalogue(self) -> list[dict]:
+        """Every drawing this view sees, without its image, oldest first: {id, owner, label, predicted, created}."""
+        where, args = self._mine()
+        return [{"id": i, "owner": o, "label": t, "predicted": p, "created": c} for i, o, t, p, c in self._run(
+            f"SELECT id, owner, true_label, predicted_label, created FROM drawings WHERE {where} ORDER BY id", args)]
+
     def fingerprint(self) -> str:
         """A hash of the images and labels: it changes whenever the dataset does."""
         return fingerprint_of(*self.arrays()[1:])

@@ -303,3 +303,37 @@ def class_rows(results, people: dict[str, int], key) -> list[dict]:
              "real handwriting": _real(r), "seconds": r.seconds, "people": people.get(key(r.config), 0)}
             for r in results]
     return sorted(rows, key=lambda row: -row["test accuracy"])
+
+
+def anonymous(owner: str) -> str:
+    """A person as the teacher's page names them: a short, stable name that is not their browser's id."""
+    import hashlib
+    return "before owners" if owner == "" else "person " + hashlib.sha256(owner.encode()).hexdigest()[:6]
+
+
+def class_counts(catalogue: list[dict]) -> dict:
+    """The teacher's counts from Drawings.catalogue(): {"people": [{person, drawings, "0".."9", last}] most
+    drawings first, "digits": [{digit, drawings}]}; people by anonymous name."""
+    people: dict[str, dict] = {}
+    for row in catalogue:
+        p = people.setdefault(row["owner"], {"person": anonymous(row["owner"]), "drawings": 0,
+                                             **{str(d): 0 for d in range(10)}, "last": 0.0})
+        p["drawings"] += 1
+        p[str(row["label"])] += 1
+        p["last"] = max(p["last"], row["created"])
+    digits = [{"digit": str(d), "drawings": sum(r["label"] == d for r in catalogue)} for d in range(10)]
+    return {"people": sorted(people.values(), key=lambda p: -p["drawings"]), "digits": digits}
+
+
+def catalogue_csv(catalogue: list[dict]) -> str:
+    """The class's drawings as CSV (one row each: id, person, label, predicted, created as ISO time)."""
+    import csv
+    import datetime
+    import io
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["id", "person", "label", "predicted", "created"])
+    for r in catalogue:
+        writer.writerow([r["id"], anonymous(r["owner"]), r["label"], "" if r["predicted"] is None else r["predicted"],
+                         datetime.datetime.fromtimestamp(r["created"], datetime.timezone.utc).isoformat(timespec="seconds")])
+    return out.getvalue()

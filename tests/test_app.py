@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from mnist_core import TrainConfig, default_model
+from mnist_core import TrainConfig, default_model, views
 from mnist_core.config import settings
 from mnist_core.handwriting import shipped_split
 from benchmarks.synthetic import TEMPLATES
@@ -232,9 +232,11 @@ def test_a_teacher_with_the_servers_token_sees_the_whole_class(monkeypatch):
     from ui.identity import TEACHER_ENV
     from mnist_core.user_drawings import Drawings
     monkeypatch.setenv(TEACHER_ENV, "s3cret")
-    Drawings(owner="a student elsewhere").save(drawn(1)[::10, ::10, 0], 1)  # 28x28
+    for label in (1, 7):
+        Drawings(owner="a student elsewhere").save(drawn(label)[::10, ::10, 0], label)  # 28x28
     at = AppTest.from_file(APP, default_timeout=120)
     at.run()
+    open_tab(at, "Teacher")
     for wrong in ("wrong", "é", "s3cret "):  # a non-ASCII token is refused like any other, not a traceback
         next(t for t in at.text_input if t.label == "Teacher token").set_value(wrong).run()
         assert not at.exception
@@ -244,8 +246,20 @@ def test_a_teacher_with_the_servers_token_sees_the_whole_class(monkeypatch):
     next(t for t in at.text_input if t.label == "Teacher token").set_value("s3cret").run()
     assert not at.exception
     counts = Drawings().owners()
-    assert any(f"{sum(counts.values())} drawings by {len(counts)} people" in m.value for m in at.markdown)
+    people = f"{len(counts)} {'person' if len(counts) == 1 else 'people'}"
+    assert any(f"{sum(counts.values())} drawings by {people}" in m.value for m in at.markdown)
     assert any(b.proto.label == "Export the class's drawings (.npz)" for b in at.get("download_button"))
+    assert any(b.proto.label == "Export the list of drawings (.csv)" for b in at.get("download_button"))
+    people = next(df.value for df in at.dataframe if "person" in df.value.columns)
+    student = views.anonymous("a student elsewhere")
+    assert student in set(people["person"]) and "a student elsewhere" not in str(people.values)  # no ids shown
+    before = int(people.loc[people["person"] == student, "drawings"].iloc[0])
+    at.selectbox(key="gallery_whose").set_value(student).run()
+    assert at.get("imgs") or at.get("image")
+    next(b for b in at.button if b.label == "Remove this drawing").click().run()
+    assert not at.exception
+    people = next(df.value for df in at.dataframe if "person" in df.value.columns)
+    assert int(people.loc[people["person"] == student, "drawings"].iloc[0]) == before - 1  # the owner's, by one
 
 
 def test_a_non_ascii_server_token_can_be_typed(monkeypatch):
@@ -253,6 +267,7 @@ def test_a_non_ascii_server_token_can_be_typed(monkeypatch):
     monkeypatch.setenv(TEACHER_ENV, "clé-ünï")
     at = AppTest.from_file(APP, default_timeout=120)
     at.run()
+    open_tab(at, "Teacher")
     next(t for t in at.text_input if t.label == "Teacher token").set_value("clé-ünï").run()
     assert not at.exception and not at.error
     assert any(b.proto.label == "Export the class's drawings (.npz)" for b in at.get("download_button"))

@@ -347,7 +347,7 @@ def test_a_browser_from_elsewhere_sees_only_its_own_drawings_and_the_teacher_see
         page = ctx.new_page()
         open_app(page, url)
         assert saved_count(page) == 0 and page.get_by_role("button", name="Delete all").count() == 0
-        page.get_by_text("Teacher: the whole class's drawings").click()
+        page.get_by_role("tab", name="Teacher").click()
         token = page.get_by_label("Teacher token", exact=True).and_(page.locator("input"))
         token.fill("wrong")
         token.press("Enter")
@@ -359,8 +359,21 @@ def test_a_browser_from_elsewhere_sees_only_its_own_drawings_and_the_teacher_see
         page.get_by_text("2 drawings by 2 people").wait_for(state="attached", timeout=30000)  # the teacher sees the class
         page.get_by_text("Export the class's drawings (.npz)").first.wait_for(state="attached", timeout=30000)
         assert saved_count(page) == 1  # the drawing of before owners is the teacher's; the student's is not
+        from mnist_core.views import anonymous
+        choose(page, "Whose", anonymous("another student"))  # the gallery of one student's drawings
+        page.get_by_text("#2: 1").first.wait_for(timeout=30000)
+        page.get_by_role("button", name="Remove this drawing").click()
+        page.get_by_text("1 drawing by 1 person").wait_for(state="attached", timeout=30000)
+        assert Drawings(db, owner="another student").count() == 0  # the owner's count dropped by one
+        page.screenshot(path=str(tmp_path / "teacher.png"))
         assert no_exception(page)
         ctx.close()
+        stranger = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()  # no token: none of it
+        open_app(stranger, url)
+        stranger.get_by_role("tab", name="Teacher").click()
+        stranger.get_by_text("Type the server's token").wait_for(timeout=30000)
+        assert stranger.get_by_text("drawings by").count() == 0 and stranger.get_by_text("Export the").count() == 0
+        stranger.context.close()
 
 
 def test_two_tabs_on_a_first_visit_are_one_person(browser, server):
@@ -424,3 +437,54 @@ def test_the_server_runs_without_tensorflow_and_a_worker_killed_mid_training_is_
     report = process_report(proc.pid)
     assert not report["tensorflow"] and report["rss_mib"] <= 300, report
     page.close()
+
+
+@pytest.mark.slow
+def test_two_trainings_side_by_side_one_click_back_and_a_reload_keeps_them(browser, server):
+    """Train 1 and 3 epochs from the sidebar; the Training tab lists both; both chosen, one chart names both;
+    one click makes the first the model in use; a reload keeps the list and the model; another browser's
+    list does not show them, and the class table counts them."""
+    url = server[0]
+    me, other = (browser.new_context(viewport={"width": 1400, "height": 1000}) for _ in range(2))
+    page = me.new_page()
+    open_app(page, url)
+    for epochs in (1, 3):
+        _settings(page, epochs)
+        page.get_by_role("button", name="Train", exact=True).click()
+        page.get_by_text(f"Using your model: {epochs} epoch").first.wait_for(timeout=180000)
+    page.get_by_role("tab", name="3 · Training and testing").click()
+    page.get_by_text("Your trainings").wait_for(timeout=30000)
+    grid = page.locator('[data-testid="stDataFrame"]').filter(has_text="in use").first
+    for name in ("1 epoch", "3 epochs"):
+        choose(page, "Compare (up to four)", name)
+    page.get_by_text("What changed:").wait_for(timeout=30000)
+    assert "3 epochs instead of 1 epoch" in page.inner_text("body")
+    chart = page.locator('[data-testid="stVegaLiteChart"]').last
+    chart.scroll_into_view_if_needed()
+    page.wait_for_timeout(1500)
+    page.screenshot(path=str(server[4] / "trainings.png"), full_page=True)
+    legend = chart.inner_text() if chart.count() else ""
+    svg = chart.locator("svg").first.inner_html() if chart.locator("svg").count() else ""
+    assert "1 epoch" in legend + svg and "3 epochs" in legend + svg
+    assert grid.count() == 1
+    choose(page, "A training", "1 epoch")
+    page.wait_for_timeout(800)
+    page.get_by_role("button", name="Use this model").click()
+    page.get_by_text("Using your model: 1 epoch").first.wait_for(timeout=30000)
+    page.reload()
+    app_ready(page)
+    page.get_by_text("Using your model: 1 epoch").first.wait_for(timeout=30000)
+    page.get_by_role("tab", name="3 · Training and testing").click()
+    page.get_by_text("Compare (up to four)").wait_for(timeout=30000)
+    assert page.get_by_text("3 epochs instead").count() == 0  # nothing chosen after a reload, but the list is there
+    body = page.inner_text("body")
+    assert "Your trainings" in body and no_exception(page)
+    theirs = other.new_page()
+    open_app(theirs, url)
+    theirs.get_by_role("tab", name="3 · Training and testing").click()
+    theirs.get_by_text("Each model you train").wait_for(timeout=30000)  # their own list is empty
+    theirs.get_by_text("What the class found").click()
+    theirs.locator("td[role=gridcell]", has_text="3 epochs").first.wait_for(state="attached", timeout=30000)
+    assert no_exception(theirs)
+    me.close()
+    other.close()

@@ -13,9 +13,9 @@ from mnist_core.canvas import canvas_png
 from mnist_core.cache import cache_key
 from mnist_core.jobs import BrokerError, start_training
 from mnist_core.network import deskews
-from mnist_core.user_drawings import Drawings, DrawingsError, to_npz
+from mnist_core.user_drawings import DrawingsError, to_npz
 
-from .identity import is_teacher, my_drawings, teacher_token, who
+from .identity import my_drawings, who
 from .state import base_model, model_in_use, shipped, use_model
 
 
@@ -96,7 +96,6 @@ def draw_tab(result):
     if "saved" in st.session_state:
         st.toast(f"Saved as a {st.session_state.pop('saved')}. Reset the canvas (bin icon) for the next one.")
     your_drawings(result)
-    class_drawings()
 
 
 def your_drawings(result):
@@ -166,31 +165,6 @@ def learn_my_handwriting(result, dx, dy):
     if config.adapted_to and b.button("Back to the model I had"):  # the one it was adapted from
         use_model(None if config.base == shipped().config else config.base)
         st.rerun()
-
-
-def class_drawings():
-    """For the teacher (with the server's token): the whole class's drawings, counted and exported."""
-    if not teacher_token():
-        return
-    with st.expander("Teacher: the whole class's drawings", expanded=bool(st.session_state.get("teacher_token"))):
-        st.text_input("Teacher token", type="password", key="teacher_token",
-                      help="The value of MNIST_DRAW_TEACHER_TOKEN on the server.")
-        if not st.session_state.get("teacher_token"):
-            return
-        if not is_teacher():
-            st.error("That is not this server's teacher token.")
-            return
-        try:
-            everyone = Drawings()
-            owners = everyone.owners()
-            _, x, y = everyone.arrays()
-        except DrawingsError as e:
-            st.warning(f"The drawings are unavailable: {e}")
-            return
-        st.markdown(f"**{len(y)} drawings by {len(owners)} people** (each browser counts as one person).")
-        st.download_button("Export the class's drawings (.npz)", to_npz(x, y), file_name="class-drawings.npz",
-                           disabled=not len(y),
-                           help="x: (n, 28, 28) uint8 and y: (n,) uint8, shaped like load_mnist's arrays.")
 
 
 def _number(model, digits, right):

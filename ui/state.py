@@ -156,8 +156,9 @@ def chart_runs(rows: list[dict]) -> None:
     chart = alt.Chart(pd.DataFrame(rows)).mark_line(point=True).encode(
         x=alt.X("epoch:Q", axis=alt.Axis(tickMinStep=1, format="d")),
         y=alt.Y("value:Q", title=None, scale=alt.Scale(zero=False)),
-        color=alt.Color("run:N", title="run", legend=alt.Legend(orient="bottom", columns=1, labelLimit=500)),
-        strokeDash=alt.StrokeDash("data:N", title="measured on", legend=alt.Legend(orient="bottom")),
+        color=alt.Color("run:N", title="run", scale=alt.Scale(scheme="category10"),
+                        legend=alt.Legend(orient="bottom", columns=1, labelLimit=500)),
+        strokeDash=alt.StrokeDash("data:N", title="measured on", legend=alt.Legend(orient="bottom", symbolType="stroke")),
     ).properties(height=240, width=320)
     st.altair_chart(chart.facet(column=alt.Column("metric:N", title=None)).resolve_scale(y="independent"))
 
