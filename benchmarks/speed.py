@@ -301,7 +301,7 @@ NOTES = """Notes:
 def main(args) -> int:
     benches = [bench_classify, bench_load, bench_cache_hit]
     if not args.quick:
-        benches += [bench_training, bench_queue, bench_browser]
+        benches += [bench_training, bench_queue, bench_browser, bench_list_of_runs]
     rows, failed = [], 0
     for bench in benches:
         try:
@@ -321,3 +321,57 @@ def main(args) -> int:
             f"{time.strftime('%Y-%m-%d')}.\n\nMachine: {machine()}.\n\n{table}\n\n{NOTES}\n")
         print(f"written to {args.out}")
     return 1 if failed else 0
+
+
+def bench_list_of_runs(runs: int = 20, drawings: int = 20, rounds: int = 2) -> list[tuple]:
+    """Mouse-up → Prediction for a person with `runs` trainings on their list against one with none, in the
+    same server, alternated: the list lives in the Training tab and must cost a drawing nothing. The runs are
+    one trained model's cache entry copied under twenty settings (seeds): the page reads them as trainings."""
+    import json
+
+    from playwright.sync_api import sync_playwright
+
+    from mnist_core.cache import cache_key, entry_path, load_or_train
+    from mnist_core.user_drawings import Drawings
+
+    from .browser import app_server, draw_and_read, launch, open_app, reset_canvas
+    lat = {0: [], runs: []}
+    with tempfile.TemporaryDirectory() as cache:
+        shutil.copytree(_data_folder(), Path(cache) / "mnist")
+        db = Path(cache) / "drawings.sqlite"
+        models = Path(cache) / "models"
+        trained = load_or_train(TrainConfig(epochs=1), cache_dir=models)
+        source = Path(trained.extra["cache_path"])
+        people = {0: "0" * 32, runs: "f" * 32}  # two browser ids, as the page writes them
+        for k in range(runs):
+            config = TrainConfig(epochs=1, seed=100 + k)
+            target = entry_path(config, models)
+            meta = json.loads(source.with_suffix(".json").read_text())
+            meta["config"] = config.to_dict()
+            for suffix in ("keras", "npz"):
+                shutil.copy(source.with_suffix("." + suffix), target.with_suffix("." + suffix))
+            target.with_suffix(".json").write_text(json.dumps(meta))
+            Drawings(db, owner=people[runs]).add_training(cache_key(config), config.to_dict())
+        with app_server(cache_dir=cache, db=db) as (url, _, _), sync_playwright() as p:
+            browser = launch(p)
+            pages = {}
+            for n, who in people.items():
+                context = browser.new_context(viewport={"width": 1400, "height": 900})
+                context.add_cookies([{"name": "mnist_draw_id", "value": who, "url": url}])
+                pages[n] = context.new_page()
+                open_app(pages[n], url)
+                pages[n].get_by_role("tab", name="3 · Training and testing").click()  # the list shown once
+                pages[n].get_by_text("Your trainings").first.wait_for(timeout=60000)
+                pages[n].get_by_role("tab", name="✏️ Draw a digit").click()
+            rng = np.random.default_rng(13)
+            for i in range(rounds * drawings):
+                n = (0, runs)[i % 2]  # alternated
+                pages[n].bring_to_front()
+                strokes, _ = random_drawing(i % 10, rng)
+                lat[n].append(draw_and_read(pages[n], strokes, timeout_ms=30000)[1])
+                reset_canvas(pages[n], timeout_ms=30000)
+            browser.close()
+    return [(f"browser: mouse-up → Prediction with {runs} trainings on the person's list, ms ({len(lat[runs])} "
+             "drawings, alternated with a person with none)",
+             f"p50 {pct(lat[runs], 50):.0f} (ratio {pct(lat[runs], 50) / pct(lat[0], 50):.2f})",
+             f"no trainings on the list: p50 {pct(lat[0], 50):.0f}", "ratio 0.9-1.1")]

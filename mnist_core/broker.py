@@ -31,7 +31,8 @@ BROKER_ENV = "MNIST_DRAW_BROKER"
 LIMIT_ENV = "MNIST_DRAW_TRAININGS"  # local workers the page starts (embedded broker only); see limit()
 TASK_NAME = "mnist_draw.train"
 BEAT = 1.0  # seconds between a worker's heartbeats
-DEAD_AFTER = 12.0  # seconds without a heartbeat after which a worker counts as dead (an epoch may take ~3 s)
+DEAD_AFTER = 20.0  # seconds without a heartbeat after which a worker counts as dead: a niced worker on a busy
+# machine, in a compilation that holds Python, may beat late; a killed one is reported within this
 ADAPT_PRIORITY = 10  # learning one person's handwriting (~1 s) goes before the trainings that wait
 
 

@@ -105,6 +105,8 @@ def serve(parent: int | None = None, stop: threading.Event | None = None) -> Non
     if stop is None:  # a process of its own: all of it at the lower priority, before it starts any thread
         process.in_background()
     stop = stop or threading.Event()
+    from . import train  # noqa: F401  (TensorFlow, before this worker is seen: importing it holds Python for
+    # seconds, heartbeats included, and a busy machine could take it for dead)
     h = broker.huey()
     _register(h)
     beating = threading.Thread(target=_heartbeat, args=(h, stop), name="heartbeat", daemon=True)

@@ -204,7 +204,7 @@ def test_a_worker_process_trains_at_a_lower_priority_reports_epochs_and_is_cance
 
 
 def test_a_worker_killed_mid_training_fails_its_job_with_a_reason_and_the_next_worker_goes_on(queue, monkeypatch):
-    monkeypatch.setattr(broker, "DEAD_AFTER", 4.0)
+    monkeypatch.setattr(broker, "DEAD_AFTER", 8.0)
     env = {broker.BROKER_ENV: os.environ[broker.BROKER_ENV]}
     proc = worker_process(env)
     job = start_training(config(361, epochs=50, batch_size=256), "ann")
