@@ -276,15 +276,22 @@ NOTES = """Notes:
   process loads the compiled program and peaks at 724 MiB, but one damaged or unwritable cache file
   fails every training; a fixed malloc mmap threshold (-20, epochs 20-40% slower); XLA flags that
   shrink its compilation (fusion emitters off: 748 MiB, epochs 1.5 s).
-- The queue runs one training per two cores (here: one at a time); waiting trainings hold nothing
-  but their settings, and trainings of one shape reuse a compiled trainer (each new one left ~15 MB
-  inside TensorFlow for good). The 30 finished models stay in memory, held by the benchmark as 30
-  people's pages would hold them (2-3 MiB each). Until 2026-11-27 30 peaked 150-190 MiB above 12:
-  each training runs in a thread of its own, and glibc gave threads arenas of their own, which the
-  models left behind pinned; with two arenas, 17-19 MiB above.
-- Drawing while the queue is full: training's threads run at nice 10 (mnist_core/process.py). In
-  the same hour, the Chromium figure was p50 426-449 ms with them at normal priority and 337-394
-  with them niced (without any training: 295-330).
+- The queue (2026-12-01): trainings run in worker processes (mnist_core/worker.py) that take them off
+  a Huey queue; the page's process imports no TensorFlow and reads every model from numpy arrays. The
+  queue rows run one worker (one per two cores); "peak RSS of the page's side" is the process that
+  asked for the trainings and received every model. A worker's peak: TensorFlow and Keras alone take
+  ~560 MiB; a worker that trained the reference configuration cold peaked 817 MiB; its warm-up
+  (adapting the shipped model to a few digits while idle, so that a person's first "Learn my
+  handwriting" takes ~1.5 s instead of ~8 s) peaks ~874 MiB; an augmented training ~1,125-1,155 MiB.
+  The old single process (page and trainings together) peaked 811 MiB for one training.
+- Start-up: the page is ready when Chromium shows the canvas and the Prediction read-out. From the
+  first browser request, the page's script runs ~0.6 s (its imports, MNIST memory-mapped, the shipped
+  model's arrays); the rest is Chromium rendering the page (a bare page with only the canvas takes
+  0.6-1.0 s more than a bare page). The page's workers start 3 s after the first page, as their
+  TensorFlow import slowed it by ~0.9 s. Loading the page's modules before the first request (an
+  st.App lifespan) made no measurable difference and was not kept.
+- Drawing while the queue is full: the workers run at nice 10 as whole processes
+  (mnist_core/process.py), so a drawing's Prediction comes first.
 - Concurrency: every session is its own headless Chromium on the same 2 cores as the server, so
   at 4 and 8 sessions the browsers' own rendering takes most of the CPU; the figures show how the
   whole machine degrades, not the server alone. No drawing went without a prediction.

@@ -280,13 +280,15 @@ def get_job(config: TrainConfig) -> TrainingJob | None:
 
 
 def overview() -> list[dict]:
-    """The trainings this page's process knows of, unfinished first: {settings, state, people (how many want
-    it), waited (seconds before a worker took it, or so far), epochs ("3/10")}, for the teacher."""
-    from .views import run_name
+    """The trainings this page's process knows of, unfinished first: {settings, state, place, who (the people
+    who want it, by their codes), waited (seconds before a worker took it, or so far), epochs ("3/10")}, for
+    the teacher."""
+    from .views import anonymous, run_name
     now = time.monotonic()
     with _guard:
         jobs = list(_jobs.values())
-    rows = [{"settings": run_name(j.config), "state": j.state, "place": j.position, "people": len(j.owners),
+    rows = [{"settings": run_name(j.config), "state": j.state, "place": j.position,
+             "who": ", ".join(sorted(anonymous(o) for o in j.owners)),
              "waited": (j.started or (j.finished if j.done.is_set() else now)) - j.requested,
              "epochs": f"{len(j.epochs)}/{j.config.epochs}"} for j in jobs]
     return sorted(rows, key=lambda r: (r["state"] not in ("running", "queued"), r["place"] or 0))

@@ -268,3 +268,15 @@ def test_a_redis_broker_that_machines_share_with_a_worker_in_another_process(red
         proc.kill()
         proc.wait()
     assert json.loads(json.dumps(job.history))["test_accuracy"][-1] == job.result.test_accuracy
+
+
+def test_the_teachers_view_of_the_queue_says_who_waits_how_long_by_their_codes(queue):
+    from mnist_core.views import anonymous
+    job = start_training(config(381, epochs=5), "ann")
+    start_training(config(381, epochs=5), "bob")
+    time.sleep(0.6)
+    row = next(r for r in jobs.overview() if r["settings"] == "5 epochs, batch size 2048, seed 381")
+    assert row["state"] == "queued" and row["place"] == 1 and row["epochs"] == "0/5" and row["waited"] > 0.5
+    assert row["who"] == ", ".join(sorted([anonymous("ann"), anonymous("bob")])) and "ann" not in row["who"]
+    job.cancel("ann")
+    job.cancel("bob")
