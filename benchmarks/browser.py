@@ -160,6 +160,13 @@ def draw(page, strokes: list[np.ndarray], steps_per_segment: int = 1) -> None:
         page.mouse.up()
 
 
+def set_epochs(page, epochs: int) -> None:
+    """Type a number of epochs into the sidebar, and leave the field so that the page takes it."""
+    page.get_by_label("Epochs", exact=True).and_(page.locator("input")).fill(str(epochs))
+    page.keyboard.press("Tab")
+    time.sleep(0.7)
+
+
 def reset_canvas(page, timeout_ms: int = 10000) -> None:
     """The toolbar's reset button, then wait until the page shows the blank-canvas read-out."""
     page.get_by_role("button", name="Reset canvas & history").click()

@@ -177,15 +177,13 @@ def bench_queue(sizes=(12, 30)) -> list[tuple]:
 def drawing_while_training(url: str, browser, page, trainings: int = 3, drawings: int = 10) -> tuple:
     """Mouse-up → Prediction in Chromium while other people's trainings fill the queue: `trainings`
     more browsers each press Train with different settings, then this page draws."""
-    from .browser import draw_and_read, open_app, reset_canvas
+    from .browser import draw_and_read, open_app, reset_canvas, set_epochs
     from .synthetic import random_drawing
     others = []
     for k in range(trainings):  # long trainings (100 epochs and more), so that the queue stays full
         other = browser.new_context(viewport={"width": 1400, "height": 900}).new_page()
         open_app(other, url)
-        other.get_by_label("Epochs", exact=True).and_(other.locator("input")).fill(str(100 + k))
-        other.keyboard.press("Tab")
-        time.sleep(0.5)
+        set_epochs(other, 100 + k)
         other.get_by_role("button", name="Train", exact=True).click()
         other.get_by_text("Training: epoch").or_(other.get_by_text("in the queue")).first.wait_for(timeout=60000)
         others.append(other)

@@ -148,7 +148,7 @@ def _one_server(url, proc, drawings) -> list[tuple]:
     """Drawing idle, the page's memory, drawing while two trainings run, and after a training."""
     from playwright.sync_api import sync_playwright
 
-    from .browser import children, draw_and_read, launch, open_app, process_report, reset_canvas
+    from .browser import children, draw_and_read, launch, open_app, process_report, reset_canvas, set_epochs
     rows = []
     with sync_playwright() as p:
         browser = launch(p)
@@ -170,7 +170,7 @@ def _one_server(url, proc, drawings) -> list[tuple]:
                      "TensorFlow or Keras loaded", f"{web['rss_mib']:.0f}; {'yes' if web['tensorflow'] else 'no'}",
                      "", "≤ 300; no"))
         rows.append(drawing_while_training(url, browser, page, trainings=2, drawings=drawings))
-        _settings(page, 1)
+        set_epochs(page, 1)
         page.get_by_role("button", name="Train", exact=True).click()
         page.get_by_text("Using your model").wait_for(timeout=300000)
         web = process_report(proc.pid)
@@ -181,12 +181,6 @@ def _one_server(url, proc, drawings) -> list[tuple]:
                      f"{', '.join(f'{w:.0f}' for w in workers)}", "≤ 300; no; workers ≤ 800"))
         browser.close()
     return rows
-
-
-def _settings(page, epochs: int) -> None:
-    page.get_by_label("Epochs", exact=True).and_(page.locator("input")).fill(str(epochs))
-    page.keyboard.press("Tab")
-    time.sleep(0.5)
 
 
 def _data_folder() -> Path:

@@ -89,8 +89,10 @@ def _huey(where: str, sqlite_file: str):
         Path(where[len("sqlite:///") - 1:]).parent.mkdir(parents=True, exist_ok=True)
         h = huey_.SqliteHuey("mnist-draw", filename=where[len("sqlite:///") - 1:], strict_fifo=True, utc=True)
     elif where.startswith(("redis://", "rediss://", "unix://")):
-        try:
-            h = huey_.PriorityRedisHuey("mnist-draw", url=where, utc=True)
+        try:  # bounded waits: a Redis that stops answering must not hold the page
+            import redis
+            pool = redis.ConnectionPool.from_url(where, socket_timeout=5, socket_connect_timeout=3)
+            h = huey_.PriorityRedisHuey("mnist-draw", connection_pool=pool, utc=True)
         except Exception as e:
             raise BrokerError(f"${BROKER_ENV}={where!r} cannot be used: {e}") from None
     else:
@@ -123,25 +125,25 @@ def unreachable(e: Exception) -> str:
             "back; drawing works.")
 
 
+def _silent_for(h, worker: str, seen: dict[str, tuple]) -> tuple[object, float]:
+    """(worker's last heartbeat or None, seconds since it last changed or since first looked at), by this
+    process's clock (machines' clocks differ). seen: the caller's memory of worker id -> (beat, since)."""
+    beat, now = h.get(f"beat:{worker}", peek=True), time.monotonic()
+    if worker not in seen or seen[worker][0] != beat:
+        seen[worker] = (beat, now)
+    return beat, now - seen[worker][1]
+
+
 def workers_alive(seen: dict[str, tuple]) -> int:
-    """How many workers have beaten within DEAD_AFTER seconds, by this process's clock (machines' clocks
-    differ). seen: the caller's memory of worker id -> (last beat, when it changed), updated here."""
-    h, now = huey(), time.monotonic()
-    listed = h.get("workers", peek=True) or []
-    for wid in listed:
-        beat = h.get(f"beat:{wid}", peek=True)
-        if wid not in seen or seen[wid][0] != beat:
-            seen[wid] = (beat, now)
-    return sum(seen[wid][0] is not None and now - seen[wid][1] < DEAD_AFTER for wid in listed)
+    """How many workers have beaten within DEAD_AFTER seconds (seen as in _silent_for)."""
+    h = huey()
+    beats = [_silent_for(h, wid, seen) for wid in h.get("workers", peek=True) or []]
+    return sum(beat is not None and silent < DEAD_AFTER for beat, silent in beats)
 
 
 def is_dead(worker: str, seen: dict[str, tuple]) -> bool:
-    """Whether worker's heartbeat has stood still for DEAD_AFTER seconds (seen as in workers_alive)."""
-    beat = huey().get(f"beat:{worker}", peek=True)
-    now = time.monotonic()
-    if worker not in seen or seen[worker][0] != beat:
-        seen[worker] = (beat, now)
-    return now - seen[worker][1] >= DEAD_AFTER
+    """Whether worker's heartbeat has stood still (or never come) for DEAD_AFTER seconds."""
+    return _silent_for(huey(), worker, seen)[1] >= DEAD_AFTER
 
 
 # Local workers: the page's own, for the embedded broker. Started with the page, stopped with it.

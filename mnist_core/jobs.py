@@ -144,26 +144,43 @@ class TrainingJob:
             _measured[_kind(self.config)] = progress["elapsed"] / len(progress["epochs"])
             self.epochs.extend(new)
 
-    def _poll(self, h, pending: list[str]) -> None:
-        """Bring the job up to date from the broker (the watcher's thread, with _guard held)."""
+    def _fetch(self, h, pending: list[str]) -> dict:
+        """What the broker says of the job now (the watcher's thread, without _guard: a slow broker never
+        holds the page). Takes its result off the broker, so _apply must follow."""
         if self.task_id in pending:
-            self._position = pending.index(self.task_id) + 1
+            return {"place": pending.index(self.task_id) + 1}
+        progress = h.get(f"progress:{self.task_id}", peek=True)
+        outcome = h.get(self.task_id)  # the task's result, taken off the broker
+        if outcome is not None:
+            h.delete(f"progress:{self.task_id}")
+            if isinstance(outcome, dict) and outcome["state"] == "done":
+                try:
+                    outcome = dict(outcome, result=_received(self.config, outcome))
+                except Exception as e:  # taken off the broker: said, not lost
+                    outcome = {"state": "failed", "error": f"the trained model could not be kept here "
+                                                          f"({type(e).__name__}: {e})"}
+        dead = outcome is None and bool(progress) and broker.is_dead(progress["worker"], _seen)
+        return {"progress": progress, "outcome": outcome, "dead": dead}
+
+    def _apply(self, news: dict) -> None:
+        """Bring the job up to date with _fetch's news (with _guard held)."""
+        if self.done.is_set():
+            return  # cancelled here meanwhile
+        if "place" in news:
+            self._position = news["place"]
             return
         self._left_queue = self._left_queue or time.monotonic()
-        progress = h.get(f"progress:{self.task_id}", peek=True)
+        progress, outcome = news["progress"], news["outcome"]
         if progress:
             self._take_epochs(progress)
-        outcome = h.get(self.task_id)  # the task's result, taken off the broker
         if outcome is None:
-            if progress and broker.is_dead(progress["worker"], _seen):
+            if news["dead"]:
                 self._finish(error=f"The worker training it stopped (killed, out of memory or crashed) after "
                                    f"{len(self.epochs)} of {self.config.epochs} epochs; nothing of it was kept. "
                                    "Press Train to try again.")
             elif not progress and time.monotonic() - self._left_queue > LOST_AFTER:
                 self._finish(error="A worker took it off the queue and was not heard of again. Press Train to try again.")
-            return
-        h.delete(f"progress:{self.task_id}")
-        if not isinstance(outcome, dict):  # Huey's record of an exception the task itself did not catch
+        elif not isinstance(outcome, dict):  # Huey's record of an exception the task itself did not catch
             self._finish(error=str(getattr(outcome, "metadata", {}).get("error", outcome)))
         elif outcome["state"] == "cancelled":
             self.cancelled = True
@@ -171,7 +188,7 @@ class TrainingJob:
         elif outcome["state"] == "failed":
             self._finish(error=outcome["error"])
         else:
-            self._finish(result=_received(self.config, outcome))
+            self._finish(result=outcome["result"])
 
 
 def _received(config: TrainConfig, outcome: dict) -> TrainResult:
@@ -211,11 +228,11 @@ def _watch() -> None:
             h = broker.huey()
             tasks = h.pending()
             ids = [t.id for t in tasks]
+            news = [(job, job._fetch(h, ids)) for job in active if job.running]
             with _guard:
                 _pending[:] = [TrainConfig.from_dict(t.args[0]) for t in tasks]
-                for job in active:
-                    if job.running:
-                        job._poll(h, ids)
+                for job, said in news:
+                    job._apply(said)
             _status.update(workers=broker.workers_alive(_seen), problem=None)
             broker.restart_local_workers()
         except Exception as e:  # the broker is down or set wrong: said on the page; the jobs wait

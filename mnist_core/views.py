@@ -14,12 +14,18 @@ from .network import as_network, prepare_images, prepare_labels
 from .predict import predict_proba
 
 
-def describe_config(c) -> str:
-    """A TrainConfig in words: "20 epochs, batch size 128, augmented, dropout 0.2": epochs and batch
-    size always, every other setting that is not its default, each as its field's metadata words it."""
-    words = ", ".join(f.metadata["words"].format(getattr(c, f.name)) for f in settings()
-                      if f.name in ("epochs", "batch_size") or getattr(c, f.name) != f.default)
-    return words.replace("1 epochs", "1 epoch", 1) if c.epochs == 1 else words
+def describe_config(c, always: tuple = ("epochs", "batch_size")) -> str:
+    """A TrainConfig in words: "20 epochs, batch size 128, augmented, dropout 0.2": the settings named in
+    `always`, and every other one that is not its default, each as its field's metadata words it."""
+    return ", ".join(_setting_words(f, getattr(c, f.name)) for f in settings()
+                     if f.name in always or getattr(c, f.name) != f.default)
+
+
+def _setting_words(f, value) -> str:
+    """One setting's value in its field's words: "20 epochs", "1 epoch", "dropout 0.2", "not augmented"."""
+    if f.type == "bool":
+        return f.metadata["words"] if value else f"not {f.metadata['words']}"
+    return "1 epoch" if f.name == "epochs" and value == 1 else f.metadata["words"].format(value)
 
 
 def label_counts(labels: np.ndarray) -> list[dict]:
@@ -232,18 +238,10 @@ def recipes(shipped_config, seconds) -> list[dict]:
     return out
 
 
-def _setting_words(f, value) -> str:
-    """One setting's value in its field's words: "20 epochs", "1 epoch", "dropout 0.2"."""
-    return "1 epoch" if f.name == "epochs" and value == 1 else f.metadata["words"].format(value)
-
-
 def run_name(config) -> str:
-    """A training named by what sets it apart from the reference run: "3 epochs, dropout 0.2" (epochs always,
-    the batch size when not 128, every other setting not at its default), "adapted to your handwriting"."""
-    from .config import TrainConfig
-    reference = TrainConfig()
-    return ", ".join(_setting_words(f, getattr(config, f.name)) for f in settings()
-                     if f.name == "epochs" or getattr(config, f.name) != getattr(reference, f.name))
+    """A training named by what sets it apart from the reference run (the defaults): "3 epochs, dropout 0.2"
+    (epochs always), "10 epochs, adapted to your handwriting"."""
+    return describe_config(config, always=("epochs",))
 
 
 def _gap(result) -> float:
@@ -281,10 +279,7 @@ def comparison(a, b) -> str | None:
     if len(fields) != 1:
         return None
     f = fields[0]
-    said = f.metadata["words"]
     new, old = (_setting_words(f, getattr(c.config, f.name)) for c in (b, a))
-    if f.type == "bool":
-        new, old = (said if getattr(b.config, f.name) else f"not {said}"), (said if getattr(a.config, f.name) else f"not {said}")
     test = (b.test_accuracy - a.test_accuracy) * 100
     gap = (_gap(b) - _gap(a)) * 100
     verdict = "more overfitting" if gap > 0.1 else "less overfitting" if gap < -0.1 else "about as much overfitting"

@@ -20,6 +20,7 @@ from benchmarks.browser import (
     playwright_in_thread,
     prediction,
     reset_canvas,
+    set_epochs,
 )
 from benchmarks.synthetic import random_drawing
 from mnist_core import TrainConfig, load_or_train
@@ -206,20 +207,14 @@ def test_a_number_drawn_digit_by_digit_reads_as_the_number(page):
     assert prediction(page) == "2026" and no_exception(page)
 
 
-def _settings(page, epochs):
-    page.get_by_label("Epochs", exact=True).and_(page.locator("input")).fill(str(epochs))
-    page.keyboard.press("Tab")
-    time.sleep(0.7)
-
-
 @pytest.mark.slow
 def test_double_click_two_tabs_and_a_closed_tab_train_once(browser, server):
     url, _, proc, _, cache = server
     a, c, drawer = (browser.new_page(viewport={"width": 1400, "height": 900}) for _ in range(3))
     for page in (a, c, drawer):
         open_app(page, url)
-    _settings(a, 2)
-    _settings(c, 2)
+    set_epochs(a, 2)
+    set_epochs(c, 2)
     train_a = a.get_by_role("button", name="Train", exact=True)
     train_a.click()
     train_a.click()  # a double click
@@ -263,7 +258,7 @@ def test_six_sessions_draw_while_one_retrains(server):
                 open_app(page, url, timeout_ms=120000)
                 ready.wait(timeout=180)
                 if k == 0:
-                    _settings(page, 1)  # not the double-click test's 2: this one must really retrain
+                    set_epochs(page, 1)  # not the double-click test's 2: this one must really retrain
                     page.get_by_role("button", name="Train", exact=True).click()
                 rng = np.random.default_rng(50 + k)
                 for i in range(DRAWINGS_EACH):
@@ -426,7 +421,7 @@ def _server_and_its_worker(browser, url, proc):
     assert draw_and_read(page, random_drawing(4, rng)[0], timeout_ms=30000)[0] == "4"
     report = process_report(proc.pid)
     assert not report["tensorflow"] and report["rss_mib"] <= 300, report
-    _settings(page, 60)
+    set_epochs(page, 60)
     page.get_by_role("button", name="Train", exact=True).click()
     page.get_by_text("Training: epoch 1/60").first.wait_for(timeout=120000)
     [worker] = _worker_pids(proc)
@@ -455,7 +450,7 @@ def test_two_trainings_side_by_side_one_click_back_and_a_reload_keeps_them(brows
     page = me.new_page()
     open_app(page, url)
     for epochs in (1, 3):
-        _settings(page, epochs)
+        set_epochs(page, epochs)
         page.get_by_role("button", name="Train", exact=True).click()
         page.get_by_text(f"Using your model: {epochs} epoch").first.wait_for(timeout=180000)
     page.get_by_role("tab", name="3 · Training and testing").click()

@@ -8,7 +8,7 @@ from mnist_core import TrainConfig
 from mnist_core.config import settings
 from mnist_core.cache import is_cached
 from mnist_core import views
-from mnist_core.jobs import BrokerError, expected_seconds, get_job, limit, start_training, status
+from mnist_core.jobs import BrokerError, expected_seconds, get_job, start_training, status
 from mnist_core.user_drawings import DrawingsError
 
 from .identity import my_drawings, who

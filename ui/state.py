@@ -121,9 +121,10 @@ def use_model(config: TrainConfig | None) -> None:
     put it on their list of trainings."""
     st.session_state["config"] = config
     try:
-        my_drawings().remember_model(None if config is None else config.to_dict())
+        mine = my_drawings()
+        mine.remember_model(None if config is None else config.to_dict())
         if config is not None and config != shipped().config:
-            my_drawings().add_training(cache_key(config), config.to_dict())
+            mine.add_training(cache_key(config), config.to_dict())
     except DrawingsError:
         pass  # the page goes on with it for this session
 

@@ -13,6 +13,13 @@ from .identity import my_drawings
 from .state import chart_history, chart_runs, model_key, my_trainings, use_model
 
 
+# How the tables of runs show their figures (views.trainings_rows and views.class_rows).
+RUN_COLUMNS = {**{k: st.column_config.NumberColumn(format="percent")
+                  for k in ("test accuracy", "real handwriting", "your drawings")},
+               "gap": st.column_config.NumberColumn("gap (training − test)", format="percent"),
+               "seconds": st.column_config.NumberColumn(format="%.0f")}
+
+
 @st.cache_data(show_spinner=False, max_entries=4)
 def _bundle(key: str, _result) -> bytes:
     return bundle(_result)
@@ -78,11 +85,7 @@ def your_trainings(result):
     for name, row, (config, _) in zip(names, rows, runs):
         row["run"] = name
         row["in use"] = "✓" if config == result.config else ""
-    st.dataframe(pd.DataFrame(rows), hide_index=True, column_config={
-        **{k: st.column_config.NumberColumn(format="percent") for k in
-           ("test accuracy", "real handwriting", "your drawings")},
-        "gap": st.column_config.NumberColumn("gap (training − test)", format="percent"),
-        "seconds": st.column_config.NumberColumn(format="%.0f")})
+    st.dataframe(pd.DataFrame(rows), hide_index=True, column_config=RUN_COLUMNS)
     chosen = st.multiselect("Compare (up to four)", names, max_selections=4, key="compare",
                             help="Their training and test curves in one chart.")
     picked = [runs[names.index(n)] for n in chosen]
@@ -122,10 +125,7 @@ def class_findings():
             people = {}
         rows = views.class_rows(results, people, cache_key)
         if rows:
-            st.dataframe(pd.DataFrame(rows), hide_index=True, column_config={
-                **{k: st.column_config.NumberColumn(format="percent") for k in ("test accuracy", "real handwriting")},
-                "gap": st.column_config.NumberColumn("gap (training − test)", format="percent"),
-                "seconds": st.column_config.NumberColumn(format="%.0f")})
+            st.dataframe(pd.DataFrame(rows), hide_index=True, column_config=RUN_COLUMNS)
         else:
             st.caption("No trainings on this server yet.")
         if skipped:
