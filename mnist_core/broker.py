@@ -12,7 +12,7 @@ A model comes back through the broker (its cache entry's files), so workers and 
 but the broker. Tasks and results are pickled: the broker must be one only the class's machines reach.
 
 Keys the page and workers share in the broker, besides Huey's queue and results:
-progress:<task id> {"worker", "epochs": [logs...]} once a worker has taken it; cancel:<task id>;
+progress:<task id> {"worker", "pid", "here", "epochs": [logs...]} once a worker has taken it; cancel:<task id>;
 workers: [worker ids]; beat:<worker id> a counter each worker raises every BEAT seconds.
 """
 
@@ -21,6 +21,7 @@ from __future__ import annotations
 import functools
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -141,9 +142,41 @@ def workers_alive(seen: dict[str, tuple]) -> int:
     return sum(beat is not None and silent < DEAD_AFTER for beat, silent in beats)
 
 
-def is_dead(worker: str, seen: dict[str, tuple]) -> bool:
-    """Whether worker's heartbeat has stood still (or never come) for DEAD_AFTER seconds."""
-    return _silent_for(huey(), worker, seen)[1] >= DEAD_AFTER
+def is_dead(progress: dict, seen: dict[str, tuple]) -> bool:
+    """Whether the worker of a training's progress (see worker.run) is dead: its process gone from this
+    machine, or its heartbeat standing still (or never come) for DEAD_AFTER seconds."""
+    return _gone_from_here(progress) or _silent_for(huey(), progress["worker"], seen)[1] >= DEAD_AFTER
+
+
+@functools.cache
+def here() -> str:
+    """Which machine and process-id space this process is in: a worker's pid means something only where
+    this is the same (another machine, or another container with the same host name, has its own pids)."""
+    try:
+        with open("/proc/sys/kernel/random/boot_id") as f:
+            return f"{f.read().strip()}:{os.readlink('/proc/self/ns/pid')}"
+    except OSError:
+        return socket.gethostname()
+
+
+def _gone_from_here(progress: dict) -> bool:
+    """Whether the training's worker ran here (see here()) and its process no longer exists: a kill -9 or the
+    out-of-memory killer, known at once, not DEAD_AFTER later. A process that ended but was not yet waited
+    for (a zombie) counts as gone too."""
+    pid = progress.get("pid")
+    if progress.get("here") != here() or not isinstance(pid, int):
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:
+        return False  # alive, another user's
+    try:  # Linux: "<pid> (<name>) <state> ...", Z for a zombie
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            return f.read().rsplit(b")", 1)[1].split()[0] == b"Z"
+    except (OSError, IndexError):
+        return False
 
 
 # Local workers: the page's own, for the embedded broker. Started with the page, stopped with it.

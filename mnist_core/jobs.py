@@ -159,7 +159,7 @@ class TrainingJob:
                 except Exception as e:  # taken off the broker: said, not lost
                     outcome = {"state": "failed", "error": f"the trained model could not be kept here "
                                                           f"({type(e).__name__}: {e})"}
-        dead = outcome is None and bool(progress) and broker.is_dead(progress["worker"], _seen)
+        dead = outcome is None and bool(progress) and broker.is_dead(progress, _seen)
         return {"progress": progress, "outcome": outcome, "dead": dead}
 
     def _apply(self, news: dict) -> None:

@@ -43,7 +43,7 @@ def run(config: dict, drawings: dict | None, task_id: str) -> dict:
     from .cache import entry_files, load_or_train
     h = broker.huey()
     start = time.monotonic()
-    progress = {"worker": WORKER_ID, "epochs": [], "elapsed": 0.0}
+    progress = {"worker": WORKER_ID, "pid": os.getpid(), "here": broker.here(), "epochs": [], "elapsed": 0.0}
     h.put(f"progress:{task_id}", progress)
 
     def on_epoch(epoch: int, logs: dict) -> None:

@@ -204,25 +204,46 @@ def test_a_worker_process_trains_at_a_lower_priority_reports_epochs_and_is_cance
 
 
 def test_a_worker_killed_mid_training_fails_its_job_with_a_reason_and_the_next_worker_goes_on(queue, monkeypatch):
-    monkeypatch.setattr(broker, "DEAD_AFTER", 8.0)
+    """On the worker's own machine its death is known at once (its process is gone): with the heartbeat rule
+    out of the way (an hour), the job still fails, with the reason."""
+    monkeypatch.setattr(broker, "DEAD_AFTER", 3600.0)
     env = {broker.BROKER_ENV: os.environ[broker.BROKER_ENV]}
     proc = worker_process(env)
     job = start_training(config(361, epochs=50, batch_size=256), "ann")
     while len(job.epochs) < 1 and not job.done.is_set():
         time.sleep(0.05)
+    following = worker_process(env)  # the next worker, starting meanwhile
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     finish(job)
     assert job.state == "failed" and "worker training it stopped" in job.error and job.result is None
     assert not_cached(job.config)
-    proc = worker_process(env)  # a new worker: the queue goes on
     try:
         again = start_training(config(361, epochs=1, batch_size=256), "ann")
         finish(again)
         assert again.state == "done", again.error
     finally:
-        proc.kill()
-        proc.wait()
+        following.kill()
+        following.wait()
+
+
+def test_a_worker_elsewhere_counts_as_dead_once_its_heartbeat_stands_still(queue, monkeypatch):
+    """A worker on another machine (its pid means nothing here) is dead after DEAD_AFTER seconds without a
+    heartbeat; one here whose process has ended is dead at once, a live one is not."""
+    monkeypatch.setattr(broker, "DEAD_AFTER", 1.0)
+    h, seen = broker.huey(), {}
+    ended = subprocess.Popen([sys.executable, "-c", "pass"])
+    ended.wait()
+    elsewhere = {"worker": "other-host-1-abc", "pid": ended.pid, "here": "another machine"}
+    h.put("beat:other-host-1-abc", (7, time.time()))
+    assert not broker.is_dead(elsewhere, seen)
+    time.sleep(1.2)
+    assert broker.is_dead(elsewhere, seen)  # the beat stood still
+    h.put("beat:other-host-1-abc", (8, time.time()))
+    assert not broker.is_dead(elsewhere, seen)  # it beat again
+    monkeypatch.setattr(broker, "DEAD_AFTER", 3600.0)
+    assert broker.is_dead(dict(elsewhere, here=broker.here()), seen)  # here, and its process is gone
+    assert not broker.is_dead(dict(elsewhere, here=broker.here(), pid=os.getpid()), seen)
 
 
 @pytest.fixture
