@@ -160,6 +160,25 @@ def draw(page, strokes: list[np.ndarray], steps_per_segment: int = 1) -> None:
         page.mouse.up()
 
 
+def choose(page, label, option):
+    """Pick an option of a Streamlit selectbox by typing it, as a keyboard user does."""
+    box = page.get_by_label(label, exact=True)
+    box.click()
+    box.fill(option)
+    page.keyboard.press("Enter")
+
+
+def no_exception(page) -> bool:
+    """Whether the page shows no traceback."""
+    return page.locator('[data-testid="stException"]').count() == 0
+
+
+def saved_count(page) -> int:
+    """The sidebar's "Mix in my drawings (N saved)"."""
+    text = page.get_by_text("Mix in my drawings (").inner_text()
+    return int(text.split("(")[1].split()[0])
+
+
 def set_epochs(page, epochs: int) -> None:
     """Type a number of epochs into the sidebar, and leave the field so that the page takes it."""
     page.get_by_label("Epochs", exact=True).and_(page.locator("input")).fill(str(epochs))

@@ -102,8 +102,40 @@ def data_cache():
     return into
 
 
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, data_cache):
+    """A real app server for a browser test file: (url, seconds to start, process, drawings database, cache
+    folder), on this machine's queue with the server's own workers."""
+    from benchmarks.browser import CHROMIUM, app_server
+    assert os.path.exists(CHROMIUM), f"the browser tests need Chromium at {CHROMIUM} (apt-get install chromium)"
+    db, cache = tmp_path_factory.mktemp("db") / "drawings.sqlite", data_cache(tmp_path_factory.mktemp("cache"))
+    with app_server(cache_dir=cache, log=tmp_path_factory.mktemp("log") / "app.log", db=db,
+                    env={"MNIST_DRAW_BROKER": ""}) as s:
+        yield (*s, db, cache)
+
+
+@pytest.fixture(scope="module")
+def browser(server):
+    from playwright.sync_api import sync_playwright
+
+    from benchmarks.browser import launch
+    with sync_playwright() as p:
+        b = launch(p)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser, server):
+    from benchmarks.browser import open_app
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    open_app(page, server[0])
+    yield page
+    page.close()
+
+
 def pytest_collection_modifyitems(items):
-    """make test runs two workers (pyproject's addopts), each taking a file at a time. The browser tests
-    start first, on one of them: they mostly wait on Chromium and the app server, so the other worker's
-    trainings fit beside them."""
+    """make test runs two workers (pyproject's addopts), each taking a file at a time. The two browser files
+    start first, one on each: they mostly wait on Chromium and the app server, so the other files' trainings
+    fit beside them."""
     items.sort(key=lambda item: item.get_closest_marker("browser") is None)  # stable
