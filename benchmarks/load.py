@@ -52,6 +52,8 @@ def _plain(epochs: int) -> dict:
 
 
 def _ours(epochs: int, augment: bool) -> dict:
+    from mnist_core import process
+    process.without_pandas()  # as a training worker is (worker.serve)
     from mnist_core import TrainConfig, default_model, load_mnist
     from mnist_core.train import train
     start = time.perf_counter()

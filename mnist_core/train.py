@@ -13,7 +13,7 @@ import numpy as np
 
 from .augment import FLAGGED_ONES, add_flags, as_drawn_cached, augment_batch
 from .config import TrainConfig
-from .data import load_mnist, tensor_of
+from .data import as_tensor, load_mnist, tensor_of
 from .evaluate import measure
 from .handwriting import real_handwriting_figures
 from .model import build_model, forget
@@ -46,16 +46,24 @@ def epoch_images(config: TrainConfig, x: np.ndarray, y: np.ndarray, drawn: np.nd
             pick = rng.integers(len(handwriting[1]), size=n_pen)
             x_epoch = np.concatenate([x_epoch, handwriting[0][pick]])
             y_epoch = np.concatenate([y_epoch, handwriting[1][pick]])
-        if config.augment:  # a fresh random distortion of every image
-            x_epoch = augment_batch(x_epoch, rng)
+        if config.augment:  # a fresh random distortion of every image (x_epoch is this epoch's own copy)
+            x_epoch = augment_batch(x_epoch, rng, in_place=True)
         yield x_epoch, y_epoch
 
 
 def _as_tensors(x: np.ndarray, y: np.ndarray) -> tuple:
     """x (n, 28, 28) uint8 and y (n,) as TensorFlow tensors; the shared MNIST's images are one already."""
-    import tensorflow as tf
     xs = tensor_of(x)
-    return (tf.convert_to_tensor(x) if xs is None else xs), tf.convert_to_tensor(y.astype(np.int32))
+    return (as_tensor(x) if xs is None else xs), as_tensor(y.astype(np.int32))
+
+
+def _tensors_of(epochs: Iterator[tuple[np.ndarray, np.ndarray]]) -> Iterator[tuple]:
+    """Each epoch's images and labels as tensors, the numpy arrays let go before the epoch trains (a
+    generator expression would keep the last one alive while it waits: 47 MB for MNIST's images)."""
+    for x, y in epochs:
+        tensors = _as_tensors(x, y)
+        del x, y
+        yield tensors
 
 
 def _order(n: int, batch_size: int, rng: np.random.Generator) -> np.ndarray:
@@ -152,9 +160,9 @@ def _ahead(items: Iterator) -> Iterator:
     """items, each made in a background thread while the caller works on the one before."""
     with concurrent.futures.ThreadPoolExecutor(1) as pool:
         future = pool.submit(next, items, None)
-        while (item := future.result()) is not None:
+        while (done := [future.result()])[0] is not None:
             future = pool.submit(next, items, None)
-            yield item
+            yield done.pop()  # not kept here while the caller works on it
 
 
 def _with_user_drawings(config: TrainConfig, x: np.ndarray, y: np.ndarray, drawings):
@@ -202,7 +210,7 @@ def train(config: TrainConfig = TrainConfig(), on_epoch: OnEpoch | None = None, 
         drawn = as_drawn_cached(x_train[:n_fit]) if config.as_drawn else None
         pool = _pen_pool(config, pen) if config.real_handwriting else None
         # The next epoch's images are made while this one trains.
-        epochs = (_as_tensors(*e) for e in _ahead(epoch_images(config, x, y, drawn, pool)))
+        epochs = _tensors_of(_ahead(epoch_images(config, x, y, drawn, pool)))
     else:  # the same images every epoch
         epochs = itertools.repeat(_as_tensors(x, y), config.epochs)
     rng = np.random.default_rng([config.seed, 1])  # the batches' order, apart from epoch_images' draws

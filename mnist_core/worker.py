@@ -102,8 +102,10 @@ def _warm_up() -> bool:
 
 def serve(parent: int | None = None, stop: threading.Event | None = None) -> None:
     """Take trainings off the queue until stopped (or, with parent, until that process is gone)."""
-    if stop is None:  # a process of its own: all of it at the lower priority, before it starts any thread
+    own_process = stop is None
+    if own_process:  # all of it at the lower priority, before it starts any thread
         process.in_background()
+        process.without_pandas()
     stop = stop or threading.Event()
     from . import train  # noqa: F401  (TensorFlow, before this worker is seen: importing it holds Python for
     # seconds, heartbeats included, and a busy machine could take it for dead)
@@ -113,14 +115,16 @@ def serve(parent: int | None = None, stop: threading.Event | None = None) -> Non
     beating.start()
     print(f"MNIST Draw worker {WORKER_ID}: taking trainings from {broker.address() or 'this machine'}'s queue",
           flush=True)
-    warm = parent is not None or stop is None  # a worker process (not one in a test's thread)
+    warm = own_process  # warmed up in a worker process, not in a test's thread
     try:
         while not stop.is_set() and (parent is None or os.getppid() == parent):
             task = h.dequeue()
             if task is not None:
                 h.execute(task)
+                process.give_back_memory()
             elif warm:
                 warm = _warm_up()
+                process.give_back_memory()
             else:
                 stop.wait(IDLE_POLL)
     finally:
