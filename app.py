@@ -8,17 +8,12 @@ from __future__ import annotations
 
 import streamlit as st
 
+import importlib
+
 from mnist_core import views
-from ui.data import data_tab
-from ui.draw import draw_tab
-from ui.failures import failures_tab
 from ui.identity import remember, teacher_token
-from ui.inside import inside_tab
-from ui.network import network_tab
 from ui.sidebar import sidebar
 from ui.state import freeze_long_lived_objects, model_in_use, restore_model_in_use, server_settings_warning
-from ui.teacher import teacher_tab
-from ui.training import training_tab
 
 st.set_page_config(page_title="MNIST Draw", page_icon="✏️", layout="wide")
 
@@ -46,13 +41,14 @@ else:
                f"({result.test_accuracy:.2%} on the MNIST test set).", icon=":material/model_training:")
 
 # The Draw tab always runs, so its canvas stays mounted (a drawing survives a look at another tab);
-# the others run only while open (on_change="rerun"). A stroke then re-renders the Draw tab alone,
-# which took ~30 ms off every read-out in Chromium.
-TABS = {"✏️ Draw a digit": draw_tab, "1 · The data": data_tab, "2 · The network": network_tab,
-        "3 · Training and testing": training_tab, "4 · Where it fails": failures_tab, "5 · Look inside": inside_tab}
+# the others run only while open (on_change="rerun"), and their modules are imported then: the first
+# page shows without them (and without the Altair some of them import). A stroke then
+# re-renders the Draw tab alone, which took ~30 ms off every read-out in Chromium.
+TABS = {"✏️ Draw a digit": "draw", "1 · The data": "data", "2 · The network": "network",
+        "3 · Training and testing": "training", "4 · Where it fails": "failures", "5 · Look inside": "inside"}
 if teacher_token():  # the server has a teacher: their tab (it asks for the token)
-    TABS["Teacher"] = teacher_tab
-for container, show in zip(st.tabs(list(TABS), key="tab", on_change="rerun"), TABS.values()):
-    if container.open or show is draw_tab:
+    TABS["Teacher"] = "teacher"
+for container, name in zip(st.tabs(list(TABS), key="tab", on_change="rerun"), TABS.values()):
+    if container.open or name == "draw":
         with container:
-            show(result)
+            getattr(importlib.import_module(f"ui.{name}"), f"{name}_tab")(result)

@@ -12,7 +12,7 @@ from mnist_core.jobs import BrokerError, expected_seconds, get_job, start_traini
 from mnist_core.user_drawings import DrawingsError
 
 from .identity import my_drawings, who
-from .state import chart_history, shipped, use_model
+from .state import shipped, use_model
 
 
 def _widget(f):
@@ -116,6 +116,7 @@ def _progress(job):
                 + (f" · loss {last['loss']:.4f} · accuracy {last['accuracy']:.4f}" if last else " · starting…")
                 + (f" · {left:.0f} s left" if left is not None else ""))
         st.progress(job.fraction, text=text)
+        from .charts import chart_history  # here, not at the top: the first page shows without Altair
         chart_history(job.history, 140, only="accuracy")
     if not job.cancelled and st.button("Cancel training", width="stretch"):
         job.cancel(who())  # others who asked for the same settings keep it going

@@ -7,8 +7,6 @@ import logging
 import os
 import threading
 
-import altair as alt
-import pandas as pd
 import streamlit as st
 
 from mnist_core import TrainConfig, default_model, load_mnist
@@ -89,7 +87,21 @@ def _checked_settings(values: tuple) -> str | None:
         timer = threading.Timer(WORKERS_AFTER, start_local_workers)
         timer.daemon = True
         timer.start()
+    later = threading.Timer(WORKERS_AFTER, _import_the_rest)
+    later.daemon = True
+    later.start()
     return problem
+
+
+def _import_the_rest() -> None:
+    """What the first page does without (the other tabs, Altair, scipy for reading a drawing), imported
+    while the person looks at it, so that their first stroke and first click on a tab do not wait for it."""
+    import importlib
+    for name in ("scipy.ndimage", "ui.data", "ui.network", "ui.training", "ui.failures", "ui.inside", "ui.teacher"):
+        try:
+            importlib.import_module(name)
+        except Exception:  # imported again, and reported, where it is used
+            pass
 
 
 def server_settings_warning() -> None:
@@ -151,19 +163,6 @@ def my_trainings() -> tuple[list, list[str]]:
     return runs, notes
 
 
-def chart_runs(rows: list[dict]) -> None:
-    """Several trainings' per-epoch curves in one chart: a colour per run (named by its settings), solid for
-    the test set and dashed for the training data; accuracy and loss side by side."""
-    chart = alt.Chart(pd.DataFrame(rows)).mark_line(point=True).encode(
-        x=alt.X("epoch:Q", axis=alt.Axis(tickMinStep=1, format="d")),
-        y=alt.Y("value:Q", title=None, scale=alt.Scale(zero=False)),
-        color=alt.Color("run:N", title="run", scale=alt.Scale(scheme="category10"),
-                        legend=alt.Legend(orient="bottom", columns=1, labelLimit=500)),
-        strokeDash=alt.StrokeDash("data:N", title="measured on", legend=alt.Legend(orient="bottom", symbolType="stroke")),
-    ).properties(height=240, width=320)
-    st.altair_chart(chart.facet(column=alt.Column("metric:N", title=None)).resolve_scale(y="independent"))
-
-
 def model_in_use():
     """The session's model: one it trained, else the shipped default."""
     config = st.session_state.get("config")
@@ -179,20 +178,3 @@ def model_in_use():
         st.error(f"Could not load your trained model ({e}); using the shipped one. Press Train with the same "
                  "settings to train it again.")
         return shipped()
-
-
-def chart_history(history: dict, height: int = 220, only: str | None = None):
-    """Per-epoch curves, training against test; one panel per metric, or just the metric `only`."""
-    rows = pd.DataFrame(views.history_rows(history))
-    if rows.empty:
-        return
-    if only:
-        rows = rows[rows["metric"] == only]
-    chart = alt.Chart(rows).mark_line(point=True).encode(
-        x=alt.X("epoch:Q", axis=alt.Axis(tickMinStep=1, format="d")),
-        y=alt.Y("value:Q", title=only, scale=alt.Scale(zero=False)),
-        color=alt.Color("data:N", title=None, legend=alt.Legend(orient="bottom")),
-    ).properties(height=height)
-    if not only:
-        chart = chart.facet(column=alt.Column("metric:N", title=None)).resolve_scale(y="independent")
-    st.altair_chart(chart)

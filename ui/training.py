@@ -10,7 +10,8 @@ from mnist_core.cache import bundle, cache_key, cached_results
 from mnist_core.user_drawings import Drawings, DrawingsError
 
 from .identity import my_drawings
-from .state import chart_history, chart_runs, model_key, my_trainings, use_model
+from .charts import chart_history, chart_runs
+from .state import model_key, my_trainings, use_model
 
 
 # How the tables of runs show their figures (views.trainings_rows and views.class_rows).
