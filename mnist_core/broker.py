@@ -18,6 +18,7 @@ workers: [worker ids]; beat:<worker id> a counter each worker raises every BEAT 
 
 from __future__ import annotations
 
+import concurrent.futures
 import functools
 import os
 import signal
@@ -202,11 +203,21 @@ def restart_local_workers() -> None:
         start_local_workers()
 
 
+# Local workers are started from this one thread, which lives as long as the process: Linux sends a
+# child's death signal (see _die_with_parent) when the *thread* that started it ends, and the page's
+# threads come and go (a timer, a script run): workers started there were killed at once.
+_spawner = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="local-workers")
+
+
 def start_local_workers() -> list[subprocess.Popen]:
     """Make sure limit() local worker processes serve this machine's queue (none for a Redis broker: its
     workers are started where they should run). Restarts any that died. Returns them."""
     if address():
         return []
+    return _spawner.submit(_start_local_workers).result()
+
+
+def _start_local_workers() -> list[subprocess.Popen]:
     from .paths import cache_dir
     key = str(cache_dir())
     with _local_guard:

@@ -19,6 +19,7 @@ import pytest
 from mnist_core import TrainConfig, broker, jobs, load_or_train
 from mnist_core.cache import _entry_paths
 from mnist_core.jobs import start_training
+from mnist_core.paths import CACHE_ENV
 
 
 def config(seed, epochs=1, batch_size=2048, **kw):
@@ -201,6 +202,29 @@ def test_a_worker_process_trains_at_a_lower_priority_reports_epochs_and_is_cance
     finally:
         proc.kill()
         proc.wait()
+
+
+def test_local_workers_started_from_a_thread_that_ends_keep_running(monkeypatch, tmp_path):
+    """The page starts its workers from a timer and from script runs, threads that end at once; a worker
+    dies with its parent, and Linux counts the thread that started it as its parent (PR_SET_PDEATHSIG):
+    they were killed as soon as they started, and the first training waited for a cold worker."""
+    import threading
+    monkeypatch.delenv(broker.BROKER_ENV, raising=False)
+    monkeypatch.setenv(broker.LIMIT_ENV, "1")
+    monkeypatch.setenv(CACHE_ENV, str(tmp_path))
+    started = []
+    timer = threading.Thread(target=lambda: started.extend(broker.start_local_workers()))
+    timer.start()
+    timer.join()
+    try:
+        [proc] = started
+        time.sleep(1.0)  # the death signal comes at once
+        assert proc.poll() is None, proc.returncode
+    finally:
+        for proc in started:
+            proc.kill()
+            proc.wait()
+        broker._local.pop(str(tmp_path), None)
 
 
 def test_a_worker_killed_mid_training_fails_its_job_with_a_reason_and_the_next_worker_goes_on(queue, monkeypatch):

@@ -63,7 +63,10 @@ def sidebar():
     pending = st.session_state.get("pending")
     job = get_job(pending) if pending is not None else None
 
-    @st.fragment(run_every=1.0 if job is not None and job.running else None)
+    # Learning a person's handwriting takes about a second: looked at more often than a training's epochs.
+    every = (0.25 if job.config.adapted_to else 1.0) if job is not None and job.running else None
+
+    @st.fragment(run_every=every)
     def training_progress():
         job = get_job(pending) if pending is not None else None
         if job is None:  # finished and forgotten (another owner took it): its model is in the cache
