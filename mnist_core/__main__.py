@@ -71,7 +71,10 @@ def model_from(a: argparse.Namespace):
 
 def cmd_worker(a: argparse.Namespace) -> int:
     from .broker import settings_problem
+    from .process import die_with_parent
     from .worker import serve
+    if a.parent is not None:
+        die_with_parent(a.parent)
     problem = settings_problem()
     if problem:
         raise ValueError(problem)

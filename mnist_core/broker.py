@@ -21,7 +21,6 @@ from __future__ import annotations
 import concurrent.futures
 import functools
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -185,15 +184,6 @@ _local: dict[str, list[subprocess.Popen]] = {}
 _local_guard = threading.Lock()
 
 
-def _die_with_parent() -> None:
-    """In the child, before it runs: SIGTERM when the page's process ends, however it ends (Linux)."""
-    try:
-        import ctypes
-        ctypes.CDLL("libc.so.6").prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass  # elsewhere the worker sees its parent gone (worker.serve's watch)
-
-
 def restart_local_workers() -> None:
     """Replace any of this process's local workers that died (a kill, out of memory); none if it started none."""
     from .paths import cache_dir
@@ -204,8 +194,8 @@ def restart_local_workers() -> None:
 
 
 # Local workers are started from this one thread, which lives as long as the process: Linux sends a
-# child's death signal (see _die_with_parent) when the *thread* that started it ends, and the page's
-# threads come and go (a timer, a script run): workers started there were killed at once.
+# child's death signal (see process.die_with_parent) when the *thread* that started it ends, and the
+# page's threads come and go (a timer, a script run): workers started there were killed at once.
 _spawner = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="local-workers")
 
 
@@ -227,6 +217,6 @@ def _start_local_workers() -> list[subprocess.Popen]:
         while len(procs) < limit():
             procs.append(subprocess.Popen(
                 [sys.executable, "-m", "mnist_core", "worker", "--parent", str(os.getpid())], env=env,
-                stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent if sys.platform == "linux" else None))
+                stdin=subprocess.DEVNULL))
         _local[key] = procs
         return procs

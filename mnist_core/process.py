@@ -5,6 +5,7 @@ mnist_core imports this first."""
 from __future__ import annotations
 
 import os
+import signal
 import sys
 
 # A quiet log; TensorFlow's oneDNN kernels off: training runs as XLA programs, which never use them,
@@ -29,6 +30,20 @@ def in_background() -> None:
             os.setpriority(os.PRIO_PROCESS, tid, BACKGROUND_NICE)
         except (OSError, AttributeError):
             pass  # a thread that has ended, or no setpriority: the operating system shares out the cores
+
+
+def die_with_parent(parent: int) -> None:
+    """In a worker the page started (parent: the page's pid): SIGTERM as soon as the page's process ends,
+    however it ends (Linux's PR_SET_PDEATHSIG; elsewhere worker.serve sees its parent gone between
+    trainings). Asked for here, after exec, rather than between fork and exec in the page's process (a
+    preexec_fn), which may deadlock in a process with threads, as Python's documentation warns."""
+    try:
+        import ctypes
+        ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:  # the page ended before the request: no signal will come
+        os.kill(os.getpid(), signal.SIGTERM)
 
 
 def without_pandas() -> None:

@@ -204,27 +204,40 @@ def test_a_worker_process_trains_at_a_lower_priority_reports_epochs_and_is_cance
         proc.wait()
 
 
-def test_local_workers_started_from_a_thread_that_ends_keep_running(monkeypatch, tmp_path):
-    """The page starts its workers from a timer and from script runs, threads that end at once; a worker
-    dies with its parent, and Linux counts the thread that started it as its parent (PR_SET_PDEATHSIG):
+PAGE = """
+import sys, threading
+from mnist_core import broker
+started = []
+timer = threading.Thread(target=lambda: started.extend(broker.start_local_workers()))
+timer.start()
+timer.join()
+print(started[0].pid, flush=True)
+sys.stdin.read()
+"""
+
+
+def test_the_pages_workers_outlive_the_thread_that_started_them_and_end_with_the_page(tmp_path):
+    """The page starts its workers from a timer and from script runs, threads that end at once. A worker ends
+    with the page's process (Linux's PR_SET_PDEATHSIG), which counts the thread that started it as its parent:
     they were killed as soon as they started, and the first training waited for a cold worker."""
-    import threading
-    monkeypatch.delenv(broker.BROKER_ENV, raising=False)
-    monkeypatch.setenv(broker.LIMIT_ENV, "1")
-    monkeypatch.setenv(CACHE_ENV, str(tmp_path))
-    started = []
-    timer = threading.Thread(target=lambda: started.extend(broker.start_local_workers()))
-    timer.start()
-    timer.join()
+    env = dict(os.environ, **{broker.LIMIT_ENV: "1", CACHE_ENV: str(tmp_path)})
+    env.pop(broker.BROKER_ENV, None)
+    page = subprocess.Popen([sys.executable, "-c", PAGE], env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            text=True)
+    worker = int(page.stdout.readline())
     try:
-        [proc] = started
-        time.sleep(1.0)  # the death signal comes at once
-        assert proc.poll() is None, proc.returncode
+        time.sleep(2.0)  # the death signal would have come at once
+        assert broker._gone_from_here({"pid": worker, "here": broker.here()}) is False
+        page.kill()  # the page dies hard: its worker goes too
+        page.wait()
+        deadline = time.monotonic() + 10
+        while not broker._gone_from_here({"pid": worker, "here": broker.here()}) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert broker._gone_from_here({"pid": worker, "here": broker.here()})
     finally:
-        for proc in started:
-            proc.kill()
-            proc.wait()
-        broker._local.pop(str(tmp_path), None)
+        page.kill()
+        if not broker._gone_from_here({"pid": worker, "here": broker.here()}):
+            os.kill(worker, signal.SIGKILL)
 
 
 def test_a_worker_killed_mid_training_fails_its_job_with_a_reason_and_the_next_worker_goes_on(queue, monkeypatch):
