@@ -22,10 +22,10 @@ from mnist_core.paths import PROJECT_DIR
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
-                 # Chromium hands mouse moves to the page once a frame: capped at 60 a second, a drawn
-                 # stroke crawled (17 ms a point); uncapped, only frames that change are drawn
-                 "--disable-frame-rate-limit"]
+                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+# Not --disable-frame-rate-limit: strokes are drawn twice as fast (Chromium hands the page one mouse move
+# per frame), but pages that show a training's progress then take more CPU, and a drawing's Prediction
+# while two trainings ran came 345 and 308 ms after mouse-up at 60 frames a second, 514 and 509 uncapped.
 
 
 def free_port() -> int:
