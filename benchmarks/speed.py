@@ -274,21 +274,30 @@ NOTES = """Notes:
   a Huey queue; the page's process imports no TensorFlow and reads every model from numpy arrays. The
   queue rows run one worker (one per two cores); "peak RSS of the page's side" is the process that
   asked for the trainings and received every model. A worker's peak: TensorFlow and Keras alone take
-  ~560 MiB; a worker that trained the reference configuration cold peaked 817 MiB; its warm-up
-  (adapting the shipped model to a few digits while idle, so that a person's first "Learn my
-  handwriting" takes ~1.5 s instead of ~8 s) peaks ~874 MiB; an augmented training ~1,125-1,155 MiB.
-  The old single process (page and trainings together) peaked 811 MiB for one training.
+  ~560 MiB; a reference training went from 815-850 MiB to 733-755 (2026-12-02) because a worker does
+  not import pandas (Keras imports it only to accept DataFrames: -55), gives the heap's free pages back
+  after each task and after warming up (malloc_trim), converts arrays to tensors flat (TensorFlow held
+  two copies of a 3-D uint8 array), and augments in chunks of 1,000 padded to one compiled shape. Its
+  warm-up (adapting the shipped model to a few digits while idle, so that "Learn my handwriting" does
+  not wait for a compilation) is given back before the first training. An augmented training still
+  peaks ~960 MiB. One browser-row worker read 819 once (of 4; 752 beside it) and was not reproduced.
+  The page's workers start from one long-lived thread: Linux ends a child whose parent *thread* ends
+  (PR_SET_PDEATHSIG), and until 2026-12-02 they were started from a timer and so died at once: the
+  first training or adaptation waited for a cold worker (on the page, 9.3 s from the click to an
+  adapted model; now 2.5 s).
 - Start-up: the page is ready when Chromium shows the canvas and the Prediction read-out. From the
   first browser request, the page's script runs ~0.6 s (its imports, MNIST memory-mapped, the shipped
-  model's arrays); the rest is Chromium rendering the page (a bare page with only the canvas takes
-  0.6-1.0 s more than a bare page). The page's workers start 3 s after the first page, as their
-  TensorFlow import slowed it by ~0.9 s. Loading the page's modules before the first request (an
-  st.App lifespan) made no measurable difference and was not kept.
+  model's arrays); the rest is Chromium rendering the page. The tabs' modules are imported when their
+  tab opens, Altair only with a chart and scipy.ndimage with the first drawing; the rest is imported
+  3 s after the first page, and the page's workers start then too (their TensorFlow import slowed the
+  first page by ~0.9 s). What is left over a bare page with the canvas alone is ~0.4 s. Streamlit's
+  components still import pandas for the canvas's data: not avoidable from the app.
 - Drawing while the queue is full: the workers run at nice 10 as whole processes
   (mnist_core/process.py), so a drawing's Prediction comes first.
 - Concurrency: every session is its own headless Chromium on the same 2 cores as the server, so
-  at 4 and 8 sessions the browsers' own rendering takes most of the CPU; the figures show how the
-  whole machine degrades, not the server alone. No drawing went without a prediction.
+  at 4 and 8 sessions the browsers' own rendering takes most of the CPU (a drawing costs its
+  renderer ~0.8 s of CPU, a page load ~3 s); the figures show how the whole machine degrades, not the
+  server alone. No drawing went without a prediction.
 - Browser latency runs from the last mouse-up until the Prediction for the whole drawing shows
   (the read-out is then left still for 0.7 s to be sure it is final), and includes the canvas's
   own 200 ms debounce. Traced in Chromium (DevTools timestamps): the canvas sends its PNG 202-205 ms

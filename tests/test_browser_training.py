@@ -159,7 +159,11 @@ def test_the_server_runs_without_tensorflow_and_a_worker_killed_mid_training_is_
     mid-training: the page says so in plain words, reads the next drawing, and a new worker takes over."""
     with app_server(cache_dir=data_cache(tmp_path / "cache"), db=tmp_path / "drawings.sqlite",
                     env={"MNIST_DRAW_BROKER": ""}, log=tmp_path / "app.log") as (url, _, proc):
-        _server_and_its_worker(browser, url, proc)
+        try:
+            _server_and_its_worker(browser, url, proc)
+        except Exception:
+            print((tmp_path / "app.log").read_text()[-4000:])  # shown with the failure
+            raise
 
 
 def _server_and_its_worker(browser, url, proc):
