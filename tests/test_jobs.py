@@ -236,6 +236,7 @@ def test_the_pages_workers_outlive_the_thread_that_started_them_and_end_with_the
         assert broker._gone_from_here({"pid": worker, "here": broker.here()})
     finally:
         page.kill()
+        page.stdout.close()
         if not broker._gone_from_here({"pid": worker, "here": broker.here()}):
             os.kill(worker, signal.SIGKILL)
 
