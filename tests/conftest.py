@@ -103,14 +103,15 @@ def data_cache():
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory, data_cache):
+def server(request, tmp_path_factory, data_cache):
     """A real app server for a browser test file: (url, seconds to start, process, drawings database, cache
-    folder), on this machine's queue with the server's own workers."""
+    folder), on this machine's queue with the server's own workers; for a file that sets TRAINS = False, on
+    this process's queue, which no worker serves (a worker's start and warm-up are ~8 s of CPU for nothing)."""
     from benchmarks.browser import CHROMIUM, app_server
     assert os.path.exists(CHROMIUM), f"the browser tests need Chromium at {CHROMIUM} (apt-get install chromium)"
     db, cache = tmp_path_factory.mktemp("db") / "drawings.sqlite", data_cache(tmp_path_factory.mktemp("cache"))
-    with app_server(cache_dir=cache, log=tmp_path_factory.mktemp("log") / "app.log", db=db,
-                    env={"MNIST_DRAW_BROKER": ""}) as s:
+    own_workers = {"MNIST_DRAW_BROKER": ""} if getattr(request.module, "TRAINS", True) else {}  # else this process's queue
+    with app_server(cache_dir=cache, log=tmp_path_factory.mktemp("log") / "app.log", db=db, env=own_workers) as s:
         yield (*s, db, cache)
 
 

@@ -5,17 +5,23 @@ import pytest
 
 from mnist_core import default_model, predict_proba
 from mnist_core.adapt import adapt, model_config
-from mnist_core.handwriting import reading_set
+from mnist_core.handwriting import page_canvases, read_as_page, shipped_split
 
 
 @pytest.fixture(scope="module")
 def misread():
     """Real pen digits by validation writers, as the page reads them: 6 the shipped model misreads and
     6 it reads right, of at least two digits."""
-    s = reading_set("validation")
-    right = predict_proba(default_model().model, s.x).argmax(axis=1) == s.y
-    pick = np.concatenate([np.nonzero(~right & s.one)[0][:6], np.nonzero(right)[0][:6]])
-    return s.x[pick], s.y[pick], right[pick]
+    wrong, right = [], []
+    for canvas, label in page_canvases(shipped_split().validation):  # read one at a time until there are enough
+        digit = read_as_page(canvas)
+        if digit is not None:
+            read = predict_proba(default_model().model, digit[None]).argmax()
+            (right if read == label else wrong).append((digit, label, read == label))
+        if len(wrong) >= 6 and len(right) >= 6:
+            break
+    x, y, right_before = zip(*wrong[:6], *right[:6])
+    return np.stack(x), np.array(y), np.array(right_before)
 
 
 def test_the_adapted_model_reads_the_persons_drawings_and_the_original_is_untouched(misread, mnist):

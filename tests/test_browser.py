@@ -24,6 +24,7 @@ from benchmarks.browser import (
 from benchmarks.synthetic import random_drawing
 
 pytestmark = pytest.mark.browser
+TRAINS = False  # nothing here trains: the servers start no training worker (see conftest's server)
 
 
 def test_mouse_drawn_digits_are_read(page):

@@ -140,7 +140,7 @@ def test_learn_my_handwriting_from_ten_saved_drawings(browser, server):
     app_ready(page)
     page.get_by_text("Using your model: the shipped model, adapted to your handwriting").wait_for(timeout=30000)
     theirs.reload()
-    open_app(theirs, server[0])
+    app_ready(theirs)
     assert theirs.get_by_text("Using the shipped model").count() == 1
     assert no_exception(page) and no_exception(theirs)
     me.close()
