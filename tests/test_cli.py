@@ -115,6 +115,14 @@ def test_the_drawn_digit_benchmark_prints_its_tables(capsys):
     assert len(rows) == 2 and all(line.count("%") == 2 for line in rows)  # plain resize and canvas_to_mnist
 
 
+@pytest.mark.parametrize("benchmark", ["adaptation", "handwriting"])
+def test_settings_are_never_chosen_on_writers_the_model_trained_on(capsys, benchmark):
+    """The shipped model trained on the validation writers: measured on them, it would flatter a setting."""
+    code, out, err = run(capsys, benchmark, "--writers", "validation", entry=bench_main)
+    assert code == 2 and "trained on the validation writers" in err and "--with-validation-writers" in err
+    assert out == "" and "Traceback" not in err
+
+
 def test_a_downloaded_model_loads_in_a_fresh_process_and_predicts_the_same(tmp_path, one_epoch, mnist, capsys):
     """The page's Download (cache.bundle) round trip: a zip someone takes away and brings back."""
     import subprocess
