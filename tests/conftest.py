@@ -6,7 +6,10 @@ import threading
 # own model cache and drawings database; the prepared data (decoded MNIST, the test writers'
 # drawings: the cache's "mnist" folder) is one folder for the whole run, made once (prepared_data).
 # Set before mnist_core is imported; the workers inherit the run's folder from the process that starts them.
-RUN_DIR = os.environ.setdefault("MNIST_DRAW_TEST_RUN", tempfile.mkdtemp(prefix="mnist-draw-test-"))
+_MADE_HERE = "MNIST_DRAW_TEST_RUN" not in os.environ  # this process made the run's folder: it removes it at the end
+if _MADE_HERE:
+    os.environ["MNIST_DRAW_TEST_RUN"] = tempfile.mkdtemp(prefix="mnist-draw-test-")
+RUN_DIR = os.environ["MNIST_DRAW_TEST_RUN"]
 _own = tempfile.mkdtemp(prefix=os.environ.get("PYTEST_XDIST_WORKER", "main") + "-", dir=RUN_DIR)
 os.makedirs(os.path.join(RUN_DIR, "mnist"), exist_ok=True)
 os.makedirs(os.path.join(_own, "cache"))
@@ -140,3 +143,10 @@ def pytest_collection_modifyitems(items):
     start first, one on each: they mostly wait on Chromium and the app server, so the other files' trainings
     fit beside them."""
     items.sort(key=lambda item: item.get_closest_marker("browser") is None)  # stable
+
+
+def pytest_unconfigure(config):
+    """The run's folder (~210 MiB: prepared data, every worker's caches and drawings) goes with the run."""
+    if _MADE_HERE:
+        import shutil
+        shutil.rmtree(RUN_DIR, ignore_errors=True)
