@@ -12,7 +12,7 @@ import io
 import struct
 
 import numpy as np
-from PIL import Image, ImageFilter
+from PIL import Image
 
 # scipy.ndimage (0.08 s to import) is imported where it is used: the page shows before anyone draws.
 
@@ -71,10 +71,14 @@ def mnist_stroke_width(images: np.ndarray) -> float:
 
 
 def _crop(ink: np.ndarray) -> np.ndarray | None:
-    rows, cols = np.nonzero(ink >= INK_MIN)
+    """ink's box around the pixels of at least INK_MIN, or None if there are none. The rows and
+    columns that hold any (np.nonzero of every pixel took ~0.2 ms of a 280x280 canvas, this 0.03)."""
+    mask = ink >= INK_MIN
+    rows = np.flatnonzero(mask.any(axis=1))
     if len(rows) == 0:
         return None
-    return ink[rows.min(): rows.max() + 1, cols.min(): cols.max() + 1]
+    cols = np.flatnonzero(mask[rows[0]: rows[-1] + 1].any(axis=0))
+    return ink[rows[0]: rows[-1] + 1, cols[0]: cols[-1] + 1]
 
 
 def _fit(ink: np.ndarray, side: int) -> Image.Image:
@@ -93,26 +97,31 @@ def _pieces_and_holes(mask: np.ndarray) -> tuple[int, int]:
     return ndimage.label(padded, np.ones((3, 3)))[1], ndimage.label(~padded)[1] - 1
 
 
-def _normalise_stroke(img: Image.Image) -> Image.Image:
-    """Thin or thicken the stroke (at WORK scale) towards MNIST's typical width.
+def _normalise_stroke(img: Image.Image) -> np.ndarray:
+    """Thin or thicken the stroke (at WORK scale) towards MNIST's typical width: (h, w) uint8.
 
     Thinning never changes the drawing's shape: a small 0 drawn with a thick brush has thin and
     thick parts, and eroding it all the way to MNIST's width would cut the ring into an arc. The
-    erosion backs off until the pieces and holes are those of the drawing."""
-    mask = np.asarray(img) >= 128
+    erosion backs off until the pieces and holes are those of the drawing.
+
+    A square minimum (maximum) filter with edges repeated: the same pixels as PIL's MinFilter (MaxFilter),
+    but scipy's runs one row and one column pass, 15-45x faster (PIL's took 1.4 ms at 9x9)."""
+    from scipy import ndimage
+    work = np.asarray(img)
+    mask = work >= 128
     width = stroke_width(mask)
     k = round((width - MNIST_STROKE) / 2)  # pixels to take off (or add to) each side
     if abs(width - MNIST_STROKE) < STROKE_TOLERANCE * MNIST_STROKE or width == 0:
-        return img
+        return work
     k = max(-4, min(k, 12))
     if k < 0:
-        return img.filter(ImageFilter.MaxFilter(-2 * k + 1))
+        return ndimage.maximum_filter(work, size=-2 * k + 1, mode="nearest")
     shape = _pieces_and_holes(mask)
     for k in range(min(k, int((width - 2) / 2)), 0, -1):  # never erode a stroke away
-        thinner = img.filter(ImageFilter.MinFilter(2 * k + 1))
-        if _pieces_and_holes(np.asarray(thinner) >= 128) == shape:
+        thinner = ndimage.minimum_filter(work, size=2 * k + 1, mode="nearest")
+        if _pieces_and_holes(thinner >= 128) == shape:
             return thinner
-    return img
+    return work
 
 
 MAX_SIDE = 2048  # px: the page's canvas is 560x280 (x3 on the densest screens); a larger image is no drawing
@@ -168,7 +177,7 @@ def _ink_to_mnist(ink: np.ndarray) -> np.ndarray | None:
         return None
     ink = _crop(ink / ink.max())  # the strongest ink is full ink, whatever the pen's colour
     work = _normalise_stroke(_fit(ink, WORK))
-    digit = _crop(np.asarray(work, dtype=np.float32) / 255)
+    digit = _crop(work.astype(np.float32) / 255)
     if digit is None:
         return None
     small = np.asarray(_fit(digit, BOX), dtype=np.float32) / 255  # (h, w), max(h, w) == 20
