@@ -151,7 +151,7 @@ QUICK_HAND_PX = 12  # a quick hand's mouse: ~60 reports a second at ~700 px/s
 def quick_hand(stroke: np.ndarray, spacing: float = QUICK_HAND_PX) -> np.ndarray:
     """stroke ((n, 2) canvas pixels) as a quicker hand's mouse reports it: each point at least spacing px
     from the last one kept, the first and last kept. Chromium draws one mouse move a frame, so a test's
-    digit of ~60 points takes a second of rendering; a third of them draws the same digit at 28x28."""
+    digit of ~60 points takes a second of rendering; about half of them draw the same digit at 28x28."""
     kept = [stroke[0]]
     for p in stroke[1:-1]:
         if np.hypot(*(p - kept[-1])) >= spacing:
