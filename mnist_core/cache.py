@@ -40,7 +40,8 @@ def cache_key(config: TrainConfig) -> str:
              f"{augment.AS_DRAWN_VERSION}/{handwriting.RENDER_VERSION}/{handwriting.HANDWRITING_COPIES}",
              importlib.metadata.version("keras"), str(FORMAT)]
     if config.adapted_to:  # the shipped model may be the base: a new one is another adapted model
-        parts.append((DEFAULT_MODEL_DIR / "model.json").read_text())
+        from .adapt import BATCH, LEARNING_RATE, MINE, STEPS
+        parts += [(DEFAULT_MODEL_DIR / "model.json").read_text(), f"{STEPS}/{BATCH}/{MINE}/{LEARNING_RATE}"]
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:20]
 
 

@@ -28,6 +28,16 @@ def test_the_cache_key_changes_with_any_setting_and_is_stable(name):
     assert cache_key(TrainConfig(**{name: OTHER[name]})) != cache_key(TrainConfig())
 
 
+@pytest.mark.parametrize("name, value", [("STEPS", 240), ("MINE", 64), ("LEARNING_RATE", 1e-3)])
+def test_an_adapted_models_key_changes_with_how_adapting_is_done(monkeypatch, name, value):
+    """A cached adaptation made with other settings is another model: it must not be taken for a new one."""
+    from mnist_core import adapt
+    adapted, trained = TrainConfig(adapted_to="abc"), TrainConfig()
+    keys = cache_key(adapted), cache_key(trained)
+    monkeypatch.setattr(adapt, name, value)
+    assert cache_key(adapted) != keys[0] and cache_key(trained) == keys[1]
+
+
 @pytest.mark.parametrize("kwargs, field", [
     (dict(epochs=0), "epochs"),
     (dict(epochs=-1), "epochs"),
