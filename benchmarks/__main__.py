@@ -1,4 +1,4 @@
-"""python -m benchmarks {drawn,handwriting,numbers,speed} --help: how well and how fast MNIST Draw reads."""
+"""python -m benchmarks {drawn,handwriting,adaptation,folds,numbers,speed} --help: how well and how fast MNIST Draw reads."""
 
 from __future__ import annotations
 
@@ -34,6 +34,23 @@ def cmd_adaptation(a) -> int:
     return print_benchmark(measured_model(a), part_name=a.writers, **({} if a.least is None else {"least": a.least}))
 
 
+def adapt_settings(text: str) -> dict:
+    """"mine=64,learning_rate=1e-3" -> adapt's keyword arguments ("" is as shipped)."""
+    kinds = {"steps": int, "mine": int, "learning_rate": float}
+    settings = {}
+    for item in filter(None, text.split(",")):
+        name, _, value = item.partition("=")
+        if name.strip() not in kinds:
+            raise ValueError(f"{item!r}: the adaptation's settings are {', '.join(kinds)} (as name=value)")
+        settings[name.strip()] = kinds[name.strip()](value)
+    return settings
+
+
+def cmd_folds(a) -> int:
+    from .folds import print_benchmark
+    return print_benchmark([adapt_settings(t) for t in a.settings], [int(s) for s in a.seeds.split(",")])
+
+
 def cmd_numbers(a) -> int:
     from .numbers import print_benchmark
     return print_benchmark(model_from(a).model, n=a.numbers, seed=a.bench_seed)
@@ -65,6 +82,12 @@ def main(argv=None) -> int:
     w.add_argument("--least", type=int, help="writers with at least this many of every digit (default 3; 2 gives the "
                                              "validation writers 11 people, not 5)")
     w.set_defaults(func=cmd_adaptation)
+    f = sub.add_parser("folds", help="choose the adaptation's settings on held-out folds of training writers "
+                                     "(trains the shipped recipe once per fold, ~5 min each)")
+    f.add_argument("settings", nargs="*", default=["", "mine=64", "mine=96,learning_rate=1e-3", "steps=240"],
+                   help='adapt\'s settings to compare, each "name=value,..." ("" as shipped)')
+    f.add_argument("--seeds", default="0,1,2,3", help="which drawing of each digit to adapt on (default 0,1,2,3)")
+    f.set_defaults(func=cmd_folds)
     n = sub.add_parser("numbers", help="numbers of 2-4 drawn digits: split into the right digits, and read right")
     model_args(n)
     n.add_argument("--numbers", type=int, default=300, help="numbers from each source (default 300)")

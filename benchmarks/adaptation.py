@@ -23,26 +23,29 @@ from mnist_core.handwriting import reading_set, shipped_split
 LEAST = 3  # of every digit, for a writer to be adapted to: one to learn from, the rest to read
 
 
-def writers_to_adapt(part_name: str, least: int = LEAST) -> list[str]:
-    part = getattr(shipped_split(), part_name)
+def writers_to_adapt(part_name: str, least: int = LEAST, part=None) -> list[str]:
+    part = part if part is not None else getattr(shipped_split(), part_name)
     return [w for w in sorted(set(part.writers.tolist()))
             if np.bincount(part.labels[part.writers == w], minlength=10).min() >= least]
 
 
-def adaptation_figures(model, part_name: str = "test", seed: int = 0, least: int = LEAST) -> dict:
-    part = getattr(shipped_split(), part_name)
-    s = reading_set(part_name)
+def adaptation_figures(model, part_name: str = "test", seed: int = 0, least: int = LEAST, part=None,
+                       **settings) -> dict:
+    """part_name's writers (or part's, so named), each adapted to with adapt's settings (steps, mine,
+    learning_rate: its own unless given)."""
+    part = part if part is not None else getattr(shipped_split(), part_name)
+    s = reading_set(part_name, part)
     sample = np.arange(len(s.y)) % len(part)  # the pen digit each drawing is of
     (_, _), (x_test, y_test) = load_mnist()
     rng = np.random.default_rng(seed)
     rows, seconds = [], []
-    for w in writers_to_adapt(part_name, least):
+    for w in writers_to_adapt(part_name, least, part):
         mine = np.nonzero(part.writers == w)[0]
         shown = [int(rng.choice(mine[part.labels[mine] == d])) for d in range(10)]  # one of each digit
         first = np.array([np.nonzero(sample == i)[0][0] for i in shown])  # its first page drawing
         others = np.nonzero(np.isin(sample, mine) & ~np.isin(sample, shown))[0]
         start = time.perf_counter()
-        adapted = adapt(model, s.x[first], s.y[first], seed=seed)
+        adapted = adapt(model, s.x[first], s.y[first], seed=seed, **settings)
         seconds.append(time.perf_counter() - start)
         row = {"writer": w, "drawings": int(len(others))}
         for name, m in (("before", model), ("after", adapted)):

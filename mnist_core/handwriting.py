@@ -255,13 +255,13 @@ class ReadingSet:
     writers: np.ndarray
 
 
-def reading_set(part_name: str = "test") -> ReadingSet:
+def reading_set(part_name: str = "test", part: PenDigits | None = None) -> ReadingSet:
     """The test (or validation) writers' digits through the page's path (page_canvases, read_as_page),
-    made once (about 30 s) and kept on disk."""
+    made once (about 30 s) and kept on disk; or those of part, named part_name."""
     from concurrent.futures import ThreadPoolExecutor
 
     from .paths import cached_array
-    part = getattr(shipped_split(), part_name)
+    part = part if part is not None else getattr(shipped_split(), part_name)
 
     def make():
         def one(item):

@@ -3,25 +3,16 @@
 import numpy as np
 import pytest
 
+from benchmarks.folds import misread_and_read
 from mnist_core import default_model, predict_proba
 from mnist_core.adapt import adapt, model_config
-from mnist_core.handwriting import page_canvases, read_as_page, shipped_split
 
 
 @pytest.fixture(scope="module")
 def misread():
     """Real pen digits by validation writers, as the page reads them: 6 the shipped model misreads and
     6 it reads right, of at least two digits."""
-    wrong, right = [], []
-    for canvas, label in page_canvases(shipped_split().validation):  # read one at a time until there are enough
-        digit = read_as_page(canvas)
-        if digit is not None:
-            read = predict_proba(default_model().model, digit[None]).argmax()
-            (right if read == label else wrong).append((digit, label, read == label))
-        if len(wrong) >= 6 and len(right) >= 6:
-            break
-    x, y, right_before = zip(*wrong[:6], *right[:6])
-    return np.stack(x), np.array(y), np.array(right_before)
+    return misread_and_read(default_model().model)
 
 
 def test_the_adapted_model_reads_the_persons_drawings_and_the_original_is_untouched(misread, mnist):

@@ -123,6 +123,24 @@ def test_settings_are_never_chosen_on_writers_the_model_trained_on(capsys, bench
     assert out == "" and "Traceback" not in err
 
 
+def test_the_adaptation_is_chosen_on_training_writers_each_in_one_fold_that_its_model_never_saw():
+    """benchmarks folds: a fold's writers are training writers (never validation or test), in one fold
+    only, each with enough of every digit to adapt on one and read the rest."""
+    from benchmarks.folds import FOLDS, fold_writers
+    from mnist_core.handwriting import shipped_split
+    split = shipped_split()
+    folds = [set(fold_writers(split.train, k)) for k in range(FOLDS)]
+    assert all(len(f) >= 8 for f in folds) and not set.intersection(*folds)
+    assert set.union(*folds) <= set(split.train.writers.tolist())
+    for w in set.union(*folds):
+        assert np.bincount(split.train.labels[split.train.writers == w], minlength=10).min() >= 3
+
+
+def test_an_unknown_adaptation_setting_is_one_clear_line(capsys):
+    code, out, err = run(capsys, "folds", "mine=64,rate=0.1", entry=bench_main)
+    assert code == 2 and "'rate=0.1'" in err and "steps, mine, learning_rate" in err and "Traceback" not in err
+
+
 def test_a_downloaded_model_loads_in_a_fresh_process_and_predicts_the_same(tmp_path, one_epoch, mnist, capsys):
     """The page's Download (cache.bundle) round trip: a zip someone takes away and brings back."""
     import subprocess
