@@ -219,14 +219,17 @@ def draw_and_read(page, strokes, timeout_ms: int = 10000, settle_ms: int = 700, 
 
     The canvas sends after each stroke, so the read-out of an earlier stroke can arrive after the
     last mouse-up: wait until the read-out has been still for settle_ms (longer than the canvas's
-    200 ms debounce). The time is that of the last change of the Prediction value after the
-    mouse-up; if the last stroke did not change the value, that of the last new picture.
+    200 ms debounce, so the last stroke has been sent) and Streamlit runs no script (a cold or busy
+    server's run for the last stroke can take longer than settle_ms). The time is that of the last
+    change of the Prediction value after the mouse-up; if the last stroke did not change the value,
+    that of the last new picture.
     """
     page.evaluate("() => { window.__changes = []; window.__mouseUp = null; }")
     draw(page, strokes, quick=quick)
     page.wait_for_function("() => window.__changes.some(c => c[0] > window.__mouseUp && c[1] !== '–')",
                            timeout=timeout_ms)
-    page.wait_for_function(f"() => performance.now() - window.__changes.at(-1)[0] > {settle_ms}",
+    page.wait_for_function(f"""() => performance.now() - window.__changes.at(-1)[0] > {settle_ms} &&
+                               document.querySelector('[data-testid="stApp"]').dataset.testScriptState === 'notRunning'""",
                            timeout=timeout_ms, polling=50)
     up, changes = page.evaluate("() => [window.__mouseUp, window.__changes]")
     before = [c for c in changes if c[0] <= up]
