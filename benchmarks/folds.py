@@ -79,14 +79,18 @@ def print_benchmark(settings: list[dict], seeds: list[int]) -> int:
     from mnist_core import default_model, load_mnist
     from mnist_core.adapt import adapt
     from mnist_core.evaluate import measure
+    from mnist_core.handwriting import reading_figures
     config, train_part = recipe(), shipped_split().train
     rows = {i: [] for i in range(len(settings))}
     for k in range(FOLDS):
         part = train_part.subset(np.isin(train_part.writers, fold_writers(train_part, k)))
         model = fold_model(k, config)
+        print(f"fold {k}'s model, as the page reads: its {len(set(part.writers.tolist()))} writers "
+              f"{reading_figures(model, f'fold{k}', part)['accuracy']:.2%}, the validation writers "
+              f"{reading_figures(model, 'validation')['accuracy']:.2%} (neither trained it)")
         for i, s in enumerate(settings):
             rows[i] += [adaptation_figures(model, f"fold{k}", seed, part=part, **s) for seed in seeds]
-    print(f"Adaptation settings on {FOLDS} folds of training writers, each read by the shipped recipe trained "
+    print(f"\nAdaptation settings on {FOLDS} folds of training writers, each read by the shipped recipe trained "
           f"without them; seeds {seeds}; mean per writer")
     shipped = default_model().model
     hard_x, hard_y, _ = misread_and_read(shipped)

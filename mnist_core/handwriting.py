@@ -279,12 +279,13 @@ def reading_set(part_name: str = "test", part: PenDigits | None = None) -> Readi
                       np.tile(part.writers, COPIES))
 
 
-def reading_figures(model, part_name: str = "test") -> dict:
+def reading_figures(model, part_name: str = "test", part: PenDigits | None = None) -> dict:
     """How the page reads part's writers with model, as plain data: accuracy (a drawing the page splits
     into several digits counts as wrong), per digit, a 95% interval from a bootstrap over writers (the
-    writer is the unit: one person's digits are alike), kept as one digit, and how many."""
+    writer is the unit: one person's digits are alike), kept as one digit, and how many. part: other
+    writers than the split's, so named (see reading_set)."""
     from .evaluate import measure
-    s = reading_set(part_name)
+    s = reading_set(part_name, part)
     right = measure(model, s.x, s.y)["correct"] & s.one
     names, who = np.unique(s.writers, return_inverse=True)
     per_writer = np.bincount(who, right, len(names)), np.bincount(who, minlength=len(names))
