@@ -229,7 +229,7 @@ def draw_and_read(page, strokes, timeout_ms: int = 10000, settle_ms: int = 700, 
     page.wait_for_function("() => window.__changes.some(c => c[0] > window.__mouseUp && c[1] !== '–')",
                            timeout=timeout_ms)
     page.wait_for_function(f"""() => performance.now() - window.__changes.at(-1)[0] > {settle_ms} &&
-                               document.querySelector('[data-testid="stApp"]').dataset.testScriptState === 'notRunning'""",
+                               document.querySelector('[data-testid="stApp"]')?.dataset.testScriptState === 'notRunning'""",
                            timeout=timeout_ms, polling=50)
     up, changes = page.evaluate("() => [window.__mouseUp, window.__changes]")
     before = [c for c in changes if c[0] <= up]
