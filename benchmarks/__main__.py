@@ -36,13 +36,18 @@ def cmd_adaptation(a) -> int:
 
 def adapt_settings(text: str) -> dict:
     """"mine=64,learning_rate=1e-3" -> adapt's keyword arguments ("" is as shipped)."""
+    from mnist_core.adapt import LEARNING_RATE, MINE, STEPS, check_settings
     kinds = {"steps": int, "mine": int, "learning_rate": float}
     settings = {}
     for item in filter(None, text.split(",")):
-        name, _, value = item.partition("=")
-        if name.strip() not in kinds:
+        name, _, value = (part.strip() for part in item.partition("="))
+        if name not in kinds:
             raise ValueError(f"{item!r}: the adaptation's settings are {', '.join(kinds)} (as name=value)")
-        settings[name.strip()] = kinds[name.strip()](value)
+        try:
+            settings[name] = kinds[name](value)
+        except ValueError:
+            raise ValueError(f"{item!r}: {name} takes a number") from None
+    check_settings(**{"steps": STEPS, "mine": MINE, "learning_rate": LEARNING_RATE, **settings})  # before any training
     return settings
 
 

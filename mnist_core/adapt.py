@@ -23,6 +23,13 @@ MINE = 32
 LEARNING_RATE = 3e-4
 
 
+def check_settings(steps: int, mine: int, learning_rate: float) -> None:
+    """A ValueError unless steps >= 1, 1 <= mine < BATCH (some of each batch stays MNIST's) and learning_rate > 0."""
+    if not (steps >= 1 and 1 <= mine < BATCH and learning_rate > 0):
+        raise ValueError(f"adapting needs steps >= 1, mine from 1 to {BATCH - 1} (of each batch of {BATCH}) and a "
+                         f"learning rate above 0; got steps={steps}, mine={mine}, learning_rate={learning_rate:g}")
+
+
 def _checked(x, y) -> tuple[np.ndarray, np.ndarray]:
     x, y = np.asarray(x), np.asarray(y)
     if x.ndim != 3 or x.shape[1:] != (28, 28) or x.dtype != np.uint8:
@@ -53,6 +60,7 @@ def adapt(model, x, y, seed: int = 0, data=None, steps: int = STEPS, mine: int =
     learning_rate are for benchmarks that choose them (python -m benchmarks folds)."""
     from .model import build_model
     from .train import _as_tensors, _give_back, _pool_key, _take_trainer
+    check_settings(steps, mine, learning_rate)
     x, y = _checked(x, y)
     (x_mnist, y_mnist), _ = data if data is not None else load_mnist()
     rng = np.random.default_rng(seed)

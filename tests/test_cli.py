@@ -136,9 +136,16 @@ def test_the_adaptation_is_chosen_on_training_writers_each_in_one_fold_that_its_
         assert np.bincount(split.train.labels[split.train.writers == w], minlength=10).min() >= 3
 
 
-def test_an_unknown_adaptation_setting_is_one_clear_line(capsys):
-    code, out, err = run(capsys, "folds", "mine=64,rate=0.1", entry=bench_main)
-    assert code == 2 and "'rate=0.1'" in err and "steps, mine, learning_rate" in err and "Traceback" not in err
+@pytest.mark.parametrize("setting, words", [
+    ("mine=64,rate=0.1", "'rate=0.1': the adaptation's settings are steps, mine, learning_rate"),
+    ("mine=lots", "'mine=lots': mine takes a number"),
+    ("mine=128", "mine from 1 to 127"),  # no MNIST left in a batch: it would forget everything
+    ("steps=0", "steps >= 1"),
+    ("learning_rate=-1e-3", "learning rate above 0"),
+])
+def test_a_bad_adaptation_setting_is_one_clear_line_before_anything_trains(capsys, setting, words):
+    code, out, err = run(capsys, "folds", setting, entry=bench_main)
+    assert code == 2 and words in err and "Traceback" not in err and out == ""
 
 
 def test_a_downloaded_model_loads_in_a_fresh_process_and_predicts_the_same(tmp_path, one_epoch, mnist, capsys):
