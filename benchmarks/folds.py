@@ -16,7 +16,7 @@ import numpy as np
 
 from mnist_core.handwriting import MAX_DIGITS, RENDER_VERSION, shipped_split
 
-from .adaptation import LEAST, adaptation_figures
+from .adaptation import LEAST, adaptation_figures, errors_by_what_was_learned
 
 FOLDS = 2
 
@@ -105,4 +105,8 @@ def print_benchmark(settings: list[dict], seeds: list[int]) -> int:
               f"{np.mean([r['mnist_after'] for r in f]):>13.2%}{min(r['mnist_after_min'] for r in f):>8.2%}"
               f"{np.median([r['seconds_p50'] for r in f]):>7.2f}"
               f"{measure(adapt(shipped, hard_x, hard_y, **s), x_test, y_test)['accuracy']:>23.2%}")
+    for i, s in enumerate(settings):
+        name = ", ".join(f"{k}={v:g}" for k, v in s.items()) or "as shipped"
+        print(f"{name}, over the seeds: " + errors_by_what_was_learned({k: sum(r[k] for r in rows[i]) for k in rows[i][0]
+                                                                        if k.startswith("errors_")}))
     return 0
