@@ -35,9 +35,10 @@ def cmd_adaptation(a) -> int:
 
 
 def adapt_settings(text: str) -> dict:
-    """"mine=64,learning_rate=1e-3" -> adapt's keyword arguments ("" is as shipped)."""
+    """"mine=64,learning_rate=1e-3" -> adapt's keyword arguments ("" is as shipped; distill=0 learns MNIST's part
+    by its labels)."""
     from mnist_core.adapt import LEARNING_RATE, MINE, STEPS, check_settings
-    kinds = {"steps": int, "mine": int, "learning_rate": float}
+    kinds = {"steps": int, "mine": int, "learning_rate": float, "distill": lambda v: bool(int(v))}
     settings = {}
     for item in filter(None, text.split(",")):
         name, _, value = (part.strip() for part in item.partition("="))
@@ -47,7 +48,8 @@ def adapt_settings(text: str) -> dict:
             settings[name] = kinds[name](value)
         except ValueError:
             raise ValueError(f"{item!r}: {name} takes a number") from None
-    check_settings(**{"steps": STEPS, "mine": MINE, "learning_rate": LEARNING_RATE, **settings})  # before any training
+    numbers = {k: v for k, v in settings.items() if k != "distill"}
+    check_settings(**{"steps": STEPS, "mine": MINE, "learning_rate": LEARNING_RATE, **numbers})  # before any training
     return settings
 
 

@@ -94,18 +94,23 @@ class _Trainer:
         import tensorflow as tf
         model, loss_of = self.model, keras.losses.get(self.model.loss)
         steps, batch = order.shape
+        targets = self._targets(images, labels)
 
         def step(i, loss_sum, right):
             x, y = prepare_images(tf.gather(images, order[i]), keras.ops), tf.gather(labels, order[i])
             with tf.GradientTape() as tape:
                 p = model(x, training=True)
-                loss = tf.reduce_mean(loss_of(tf.one_hot(y, 10), p))
+                loss = tf.reduce_mean(loss_of(tf.one_hot(y, 10) if targets is None else tf.gather(targets, order[i]), p))
             model.optimizer.apply_gradients(zip(tape.gradient(loss, model.trainable_variables),
                                                 model.trainable_variables))
             right += tf.reduce_sum(tf.cast(tf.argmax(p, axis=1, output_type=tf.int32) == y, tf.int32))
             return i + 1, loss_sum + loss, right
         _, loss_sum, right = tf.while_loop(lambda i, *_: i < steps, step, (0, 0.0, 0), parallel_iterations=1)
         return {"loss": loss_sum / steps, "accuracy": tf.cast(right, tf.float32) / (steps * batch)}
+
+    def _targets(self, images, labels):
+        """(n, 10) what the network learns to answer for each image, or None: its label (one-hot)."""
+        return None
 
     def start(self, weights: list, learning_rate: float = LEARNING_RATE) -> None:
         """Train from weights at learning_rate, with RMSprop's state zeroed (its step count and running averages)."""
@@ -120,6 +125,28 @@ class _Trainer:
     def epoch(self, tensors: tuple, order: np.ndarray) -> dict:
         """One epoch over tensors (images, labels) in order -> {"loss", "accuracy"}."""
         return {k: float(v) for k, v in self._epoch(*tensors, order).items()}
+
+
+class _Adapter(_Trainer):
+    """A trainer whose targets for the rows after the first `ours` of each epoch are the answers of the
+    model it started from (a frozen copy, the teacher: see adapt), for the first `ours` their labels."""
+
+    def __init__(self, config: TrainConfig):
+        import tensorflow as tf
+        super().__init__(config)
+        self.teacher = build_model(config)
+        self.ours = tf.Variable(0, dtype=tf.int32, trainable=False)
+
+    def begin(self, weights: list, learning_rate: float, ours: int) -> None:
+        self.start(weights, learning_rate)
+        self.teacher.set_weights(weights)
+        self.ours.assign(ours)
+
+    def _targets(self, images, labels):
+        import tensorflow as tf
+        own = tf.range(tf.shape(labels)[0]) < self.ours  # (n,)
+        before = self.teacher(prepare_images(images, keras.ops), training=False)  # (n, 10)
+        return tf.where(own[:, None], tf.one_hot(labels, 10), before)
 
 
 # Trainers at rest, by what their compiled epoch depends on. A training takes one of its shape if there
@@ -137,12 +164,13 @@ def _pool_key(config: TrainConfig, steps_per_epoch: int) -> tuple | None:
     return None if config.dropout else (config.deskew, config.batch_size, steps_per_epoch)
 
 
-def _take_trainer(config: TrainConfig, key: tuple | None) -> _Trainer:
+def _take_trainer(config: TrainConfig, key: tuple | None, kind: type = _Trainer) -> _Trainer:
+    """A resting trainer of key (made by kind, which key must name if not _Trainer), or a new kind(config)."""
     with _resting_guard:
         trainers = _resting.get(key, []) if key is not None else []
         if trainers:
             return trainers.pop()
-    return _Trainer(config)
+    return kind(config)
 
 
 def _give_back(key: tuple, trainer: _Trainer) -> None:

@@ -28,7 +28,8 @@ def test_the_cache_key_changes_with_any_setting_and_is_stable(name):
     assert cache_key(TrainConfig(**{name: OTHER[name]})) != cache_key(TrainConfig())
 
 
-@pytest.mark.parametrize("name, value", [("STEPS", 240), ("MINE", 64), ("LEARNING_RATE", 1e-3)])
+@pytest.mark.parametrize("name, value", [("STEPS", 240), ("MINE", 64), ("LEARNING_RATE", 1e-3),
+                                         ("DISTILL", False)])
 def test_an_adapted_models_key_changes_with_how_adapting_is_done(monkeypatch, name, value):
     """A cached adaptation made with other settings is another model: it must not be taken for a new one."""
     from mnist_core import adapt
