@@ -219,11 +219,12 @@ def test_two_tabs_on_a_first_visit_are_one_person(browser, server):
     for p in (first, second):
         app_ready(p)
     assert first.evaluate("document.cookie") == second.evaluate("document.cookie")
-    for page, digit in ((first, 1), (second, 7)):
+    for saved, (page, digit) in enumerate(((first, 1), (second, 7)), start=1):
         page.bring_to_front()  # a tab in the background gets its timers slowed, as a person's would
         draw_and_read(page, random_drawing(digit, np.random.default_rng(digit))[0])
         page.get_by_role("button", name="Save drawing").click()
-        page.get_by_text("Read correctly").wait_for(timeout=30000)
+        # The second tab already shows the first's drawing ("Read correctly"): wait for its own to count.
+        page.get_by_text(f"Mix in my drawings ({saved} saved)").wait_for(timeout=30000)
     page = ctx.new_page()
     open_app(page, server[0])
     mine = next(c["value"] for c in ctx.cookies() if c["name"] == "mnist_draw_id")
