@@ -192,8 +192,15 @@ def no_exception(page) -> bool:
     return page.locator('[data-testid="stException"]').count() == 0
 
 
-def saved_count(page) -> int:
-    """The sidebar's "Mix in my drawings (N saved)"."""
+SETTLED = "document.querySelector('[data-testid=\"stApp\"]')?.dataset.testScriptState === 'notRunning'"  # no script runs
+
+
+def saved_count(page, timeout_ms: int = 30000) -> int:
+    """The sidebar's "Mix in my drawings (N saved)", once no script runs and one is shown (during a rerun
+    the old one stays beside the new one for a moment)."""
+    page.wait_for_function(f"""() => {SETTLED} && [...document.querySelectorAll('p')]
+                                   .filter(p => p.innerText.startsWith('Mix in my drawings (')).length === 1""",
+                           timeout=timeout_ms)
     text = page.get_by_text("Mix in my drawings (").inner_text()
     return int(text.split("(")[1].split()[0])
 
@@ -228,8 +235,7 @@ def draw_and_read(page, strokes, timeout_ms: int = 10000, settle_ms: int = 700, 
     draw(page, strokes, quick=quick)
     page.wait_for_function("() => window.__changes.some(c => c[0] > window.__mouseUp && c[1] !== '–')",
                            timeout=timeout_ms)
-    page.wait_for_function(f"""() => performance.now() - window.__changes.at(-1)[0] > {settle_ms} &&
-                               document.querySelector('[data-testid="stApp"]')?.dataset.testScriptState === 'notRunning'""",
+    page.wait_for_function(f"() => performance.now() - window.__changes.at(-1)[0] > {settle_ms} && {SETTLED}",
                            timeout=timeout_ms, polling=50)
     up, changes = page.evaluate("() => [window.__mouseUp, window.__changes]")
     before = [c for c in changes if c[0] <= up]
