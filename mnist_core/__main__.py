@@ -181,6 +181,9 @@ def run(a: argparse.Namespace) -> int:
     except (ValueError, DrawingsError) as e:  # bad settings or files: one clear line, no traceback
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # Ctrl-C, which a page's own workers get too from `make run`'s terminal: a stop
+        print(f"mnist_core {a.func.__name__.removeprefix('cmd_').replace('_', '-')}: stopped", file=sys.stderr)
+        return 130
 
 
 def main(argv=None) -> int:
