@@ -8,6 +8,7 @@ handwriting takes about a second after the first (see train._Trainer, adapt.py).
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import threading
 import time
@@ -20,6 +21,16 @@ from .config import TrainConfig
 WORKER_ID = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
 FORGET_WORKERS_AFTER = 60.0  # seconds of a worker's silence (by its own wall clock) before others drop its id
 IDLE_POLL = 0.2  # seconds between looks at an SQLite queue with nothing on it (Redis waits for work itself)
+
+
+# Ctrl-C (make run's terminal sends it to the page's workers too): the training in hand fails with that
+# reason, then this worker stops. Huey's execute takes a KeyboardInterrupt for the task's alone, so this says it.
+_interrupted = threading.Event()
+
+
+def _on_ctrl_c(signum, frame):
+    _interrupted.set()
+    raise KeyboardInterrupt
 
 
 class Cancelled(Exception):
@@ -58,6 +69,8 @@ def run(config: dict, drawings: dict | None, task_id: str) -> dict:
         return {"state": "done", "source": result.source, "files": entry_files(Path(result.extra["cache_path"]))}
     except Cancelled:
         return {"state": "cancelled"}
+    except KeyboardInterrupt:
+        return {"state": "failed", "error": "its worker was stopped (Ctrl-C) mid-training; press Train to train it again"}
     except Exception as e:  # reported on the page, in one line
         return {"state": "failed", "error": f"{type(e).__name__}: {e}"}
     finally:
@@ -106,6 +119,7 @@ def serve(parent: int | None = None, stop: threading.Event | None = None) -> Non
     if own_process:  # all of it at the lower priority, before it starts any thread
         process.in_background()
         process.without_pandas()
+        signal.signal(signal.SIGINT, _on_ctrl_c)
     stop = stop or threading.Event()
     from . import train  # noqa: F401  (TensorFlow, before this worker is seen: importing it holds Python for
     # seconds, heartbeats included, and a busy machine could take it for dead)
@@ -118,6 +132,8 @@ def serve(parent: int | None = None, stop: threading.Event | None = None) -> Non
     warm = own_process  # warmed up in a worker process, not in a test's thread
     try:
         while not stop.is_set() and (parent is None or os.getppid() == parent):
+            if _interrupted.is_set():  # during a task: it has been reported
+                raise KeyboardInterrupt
             task = h.dequeue()
             if task is not None:
                 h.execute(task)

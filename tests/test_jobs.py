@@ -184,7 +184,7 @@ def ticks_by_nice(pid: int) -> dict[int, int]:
 def test_a_worker_process_trains_at_a_lower_priority_reports_epochs_and_is_cancelled(queue, monkeypatch):
     """The page's process never trains; a worker process of its own does, all of it at
     process.BACKGROUND_NICE (a process's nice value: nothing depends on which thread made which pool).
-    Ctrl-C stops it with a line, not a traceback."""
+    Ctrl-C mid-training fails that training with the reason and stops the worker with a line, not a traceback."""
     from mnist_core import process
     proc = worker_process({broker.BROKER_ENV: os.environ[broker.BROKER_ENV]})
     try:
@@ -200,9 +200,14 @@ def test_a_worker_process_trains_at_a_lower_priority_reports_epochs_and_is_cance
         assert job.cancel("ann")
         finish(job)
         assert job.state == "cancelled" and 1 <= len(job.epochs) < 50 and not_cached(job.config)
-        proc.send_signal(signal.SIGINT)  # Ctrl-C: `make run`'s terminal sends it to the page's workers too
+        stopped = start_training(config(353, epochs=50, batch_size=256), "ann")
+        while len(stopped.epochs) < 1 and not stopped.done.is_set():
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)  # Ctrl-C mid-training: `make run`'s terminal sends it to the page's workers too
         _, err = proc.communicate(timeout=120)
         assert proc.returncode == 130 and b"mnist_core worker: stopped" in err and b"Traceback" not in err, err
+        finish(stopped)
+        assert stopped.state == "failed" and "Ctrl-C" in stopped.error and not_cached(stopped.config)
     finally:
         proc.kill()
         proc.wait()
