@@ -42,14 +42,13 @@ def adaptation_figures(model, part_name: str = "test", seed: int = 0, least: int
     sample = np.arange(len(s.y)) % len(part)  # the pen digit each drawing is of
     (_, _), (x_test, y_test) = load_mnist()
     rng = np.random.default_rng(seed)
-    first_of = {int(i): int(np.nonzero(sample == i)[0][0]) for i in np.unique(sample)}  # a pen digit's first page drawing
     read_right = measure(model, s.x, s.y)["correct"] & s.one
     rows, seconds = [], []
     for w in writers_to_adapt(part_name, least, part):
         mine = np.nonzero(part.writers == w)[0]
         shown = [int(rng.choice(mine[part.labels[mine] == d])) for d in range(10)]  # one of each digit
-        taught_right = {d: bool(read_right[first_of[i]]) for d, i in enumerate(shown)}
-        first = np.array([first_of[i] for i in shown])
+        first = np.array(shown)  # pen digit i's first page drawing is drawing i (sample above)
+        taught_right = {d: bool(read_right[i]) for d, i in enumerate(first)}
         others = np.nonzero(np.isin(sample, mine) & ~np.isin(sample, shown))[0]
         start = time.perf_counter()
         adapted = adapt(model, s.x[first], s.y[first], seed=seed, **settings)
