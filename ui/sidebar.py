@@ -38,9 +38,10 @@ def _use_recipe(recipe: dict) -> None:
 def sidebar():
     st.header("Train the network")
     st.caption("Start from a recipe, then change what you like:")
-    for column, recipe in zip(st.columns(2), views.recipes(shipped().config, expected_seconds)):
-        column.button(recipe["name"], on_click=_use_recipe, args=(recipe,), width="stretch",
-                      help=f"{recipe['words']}: {recipe['cost']} on this server.")
+    for recipe in views.recipes(shipped().config, expected_seconds):  # one under the other: side by side, the
+        # sidebar cut "Shipped model's recipe" to "Shipped mo…"
+        st.button(recipe["name"], on_click=_use_recipe, args=(recipe,), width="stretch",
+                  help=f"{recipe['words']}: {recipe['cost']} on this server.")
     chosen = {f.name: _widget(f) for f in settings() if f.metadata["page"]}
     try:
         mine = my_drawings()
