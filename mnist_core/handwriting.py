@@ -180,9 +180,21 @@ def draw_on_canvas(strokes: list[np.ndarray], rng: np.random.Generator, conventi
     """One digit as the canvas would deliver it: placed at random on a canvas `side` high and `width`
     (else side) wide, drawn with a random brush of the canvas's widths (scaled to `side`), in the given
     (else a random) colour convention. uint8 image."""
+    return draw_chosen(canvas_choices(strokes, rng, convention, side, width), side, scale, width)
+
+
+def canvas_choices(strokes: list[np.ndarray], rng: np.random.Generator, convention: str | None = None,
+                   side: int = CANVAS, width: int | None = None) -> tuple:
+    """draw_on_canvas's random choices, taken from rng in its order: (placed strokes, brush, convention)."""
     brush = rng.uniform(*BRUSHES) * side / CANVAS
-    ink = render(place(strokes, rng, brush, side, width), brush=brush, scale=scale, side=side, width=width)
-    return as_canvas(ink, convention if convention is not None else CONVENTIONS[rng.integers(len(CONVENTIONS))])
+    placed = place(strokes, rng, brush, side, width)
+    return placed, brush, convention if convention is not None else CONVENTIONS[rng.integers(len(CONVENTIONS))]
+
+
+def draw_chosen(choices: tuple, side: int = CANVAS, scale: int = 2, width: int | None = None) -> np.ndarray:
+    """canvas_choices drawn: the uint8 image. Nothing random is left, so threads can draw them in any order."""
+    placed, brush, convention = choices
+    return as_canvas(render(placed, brush=brush, scale=scale, side=side, width=width), convention)
 
 
 HANDWRITING_COPIES = 8  # training's canvas drawings of each real pen digit; each epoch picks among them
@@ -229,10 +241,16 @@ BOOTSTRAP = 1000  # resamples of the writers for a figure's uncertainty
 def page_canvases(part: PenDigits, copies: int = COPIES, seed: int = 2026):
     """part's digits drawn as on the Draw tab's canvas (CANVAS x CANVAS_WIDTH; random size, position and
     brush of the canvas's widths, the colour conventions in turn): yields (uint8 image, label), reproducibly."""
+    for choices, label in page_choices(part, copies, seed):
+        yield draw_chosen(choices, width=CANVAS_WIDTH), label
+
+
+def page_choices(part: PenDigits, copies: int = COPIES, seed: int = 2026):
+    """page_canvases's random choices (see canvas_choices), not yet drawn: yields (choices, label)."""
     rng = np.random.default_rng(seed)
     for c in range(copies):
         for i in range(len(part)):
-            yield (draw_on_canvas(part.strokes[i], rng, CONVENTIONS[(c + i) % len(CONVENTIONS)], width=CANVAS_WIDTH),
+            yield (canvas_choices(part.strokes[i], rng, CONVENTIONS[(c + i) % len(CONVENTIONS)], width=CANVAS_WIDTH),
                    int(part.labels[i]))
 
 
@@ -256,7 +274,7 @@ class ReadingSet:
 
 
 def reading_set(part_name: str = "test", part: PenDigits | None = None) -> ReadingSet:
-    """The test (or validation) writers' digits through the page's path (page_canvases, read_as_page),
+    """The test (or validation) writers' digits through the page's path (page_canvases' drawings, read_as_page),
     made once (about 30 s) and kept on disk; or those of part, named part_name."""
     from concurrent.futures import ThreadPoolExecutor
 
@@ -264,11 +282,11 @@ def reading_set(part_name: str = "test", part: PenDigits | None = None) -> Readi
     part = part if part is not None else getattr(shipped_split(), part_name)
 
     def make():
-        def one(item):
-            digit = read_as_page(item[0])
+        def one(item):  # drawn here, in the pool: drawing is most of the work
+            digit = read_as_page(draw_chosen(item[0], width=CANVAS_WIDTH))
             return np.zeros((28, 28), np.uint8) if digit is None else digit, digit is not None
-        with ThreadPoolExecutor(2) as pool:  # PIL and scipy release the GIL
-            done = list(pool.map(one, page_canvases(part), chunksize=64))
+        with ThreadPoolExecutor(2) as pool:  # PIL, numpy and scipy release the GIL
+            done = list(pool.map(one, page_choices(part), chunksize=64))
         # (n, 785): the image, then whether the page read one digit
         return np.concatenate([np.stack([d for d, _ in done]).reshape(-1, 784),
                                np.array([[k] for _, k in done], np.uint8)], axis=1)
