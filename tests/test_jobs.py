@@ -162,6 +162,19 @@ def test_thirty_owners_each_get_their_model_whatever_order_the_trainings_finish_
         mine.collect()
 
 
+def test_an_idle_worker_warms_up_learning_and_the_test_writers_drawings(monkeypatch):
+    """What a worker does while nothing waits, once: compiles adapting's trainer on the shipped model, then
+    makes the test writers' page drawings that every model is measured on after it trains or adapts (on a new
+    install the first Learn my handwriting took 15 s to report, making them; 3 s once a worker had).
+    The order only: adapting and drawing are tested for real in test_adapt.py and test_handwriting.py."""
+    from mnist_core import adapt, default_model, handwriting, worker
+    done = []
+    monkeypatch.setattr(adapt, "adapt", lambda model, x, y: done.append(("adapt", model, x.shape, y.shape)))
+    monkeypatch.setattr(handwriting, "reading_set", lambda part_name: done.append(("reading_set", part_name)))
+    assert worker._warm_up() is False  # not again
+    assert done == [("adapt", default_model().model, (20, 28, 28), (20,)), ("reading_set", "test")]
+
+
 # Real worker processes, training the real network on all of MNIST.
 
 def worker_process(env: dict) -> subprocess.Popen:
