@@ -21,12 +21,24 @@ from mnist_core.handwriting import (
     writer_split,
 )
 from mnist_core.paths import UNIPEN_DIR
-from mnist_core.strokes import CANVAS, render
+from mnist_core.strokes import CANVAS, CONVENTIONS, as_canvas, render
 
 
 @pytest.fixture(scope="module")
 def pen():
     return load_handwriting()
+
+
+@pytest.mark.parametrize("convention", CONVENTIONS)
+def test_each_colour_convention_is_the_ink_mixed_into_its_colours(convention):
+    """as_canvas, worked out a channel at a time, gives the bytes of the plain formula (the ink times the pen's
+    colour plus one minus the ink times the paper's, rounded) for every ink value render gives (k/255)."""
+    ink = (np.arange(256, dtype=np.float32) / 255).reshape(16, 16)
+    a = ink[..., None]
+    expected = {"rgba-transparent": np.concatenate([np.zeros_like(a), np.zeros_like(a), np.zeros_like(a), a], -1),
+                "black-on-white": 1 - a * np.ones(3), "white-on-black": a * np.ones(3),
+                "colour-on-grey": (1 - a) * np.array([0.85, 0.85, 0.85]) + a * np.array([0.1, 0.2, 0.8])}[convention]
+    assert np.array_equal(as_canvas(ink, convention), (expected * 255).round().astype(np.uint8))
 
 
 def test_the_shipped_pen_digits_are_as_documented(pen):
