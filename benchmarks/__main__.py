@@ -1,4 +1,4 @@
-"""python -m benchmarks {drawn,handwriting,adaptation,folds,numbers,speed} --help: how well and how fast MNIST Draw reads."""
+"""python -m benchmarks {drawn,handwriting,adaptation,folds,learn,numbers,speed} --help: how well and how fast MNIST Draw reads."""
 
 from __future__ import annotations
 
@@ -58,6 +58,11 @@ def cmd_folds(a) -> int:
     return print_benchmark([adapt_settings(t) for t in a.settings], [int(s) for s in a.seeds.split(",")])
 
 
+def cmd_learn(a) -> int:
+    from .learn import print_benchmark
+    return print_benchmark(fresh=a.fresh, clicks=a.clicks, wait=a.wait)
+
+
 def cmd_numbers(a) -> int:
     from .numbers import print_benchmark
     return print_benchmark(model_from(a).model, n=a.numbers, seed=a.bench_seed)
@@ -95,6 +100,12 @@ def main(argv=None) -> int:
                    help='adapt\'s settings to compare, each "name=value,..." ("" as shipped)')
     f.add_argument("--seeds", default="0,1,2,3", help="which drawing of each digit to adapt on (default 0,1,2,3)")
     f.set_defaults(func=cmd_folds)
+    e = sub.add_parser("learn", help="Learn my handwriting in Chromium: seconds from the click to its report")
+    e.add_argument("--fresh", action="store_true", help="start from an empty cache, as a new install does")
+    e.add_argument("--clicks", type=int, default=6, help="clicks timed (default 6)")
+    e.add_argument("--wait", type=float, default=40, help="the first click this many seconds after the page opened "
+                                                          "(default 40: the worker has warmed up)")
+    e.set_defaults(func=cmd_learn)
     n = sub.add_parser("numbers", help="numbers of 2-4 drawn digits: split into the right digits, and read right")
     model_args(n)
     n.add_argument("--numbers", type=int, default=300, help="numbers from each source (default 300)")

@@ -24,7 +24,7 @@ def test_help_lists_the_commands_and_every_setting(capsys):
     for f in settings():  # one flag per setting, made from the config itself
         assert ("--" + f.name.replace("_", "-") in out) == f.metadata["cli"], f.name
     code, out, _ = run(capsys, "--help", entry=bench_main)
-    assert code == 0 and all(cmd in out for cmd in ("drawn", "handwriting", "numbers", "speed"))
+    assert code == 0 and all(cmd in out for cmd in ("drawn", "handwriting", "learn", "numbers", "speed"))
 
 
 def test_the_flags_make_the_config_they_name(capsys, monkeypatch):
