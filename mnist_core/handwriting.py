@@ -275,7 +275,7 @@ class ReadingSet:
 
 def reading_set(part_name: str = "test", part: PenDigits | None = None) -> ReadingSet:
     """The test (or validation) writers' digits through the page's path (page_canvases' drawings, read_as_page),
-    made once (about 30 s) and kept on disk; or those of part, named part_name."""
+    made once (7-10 s on two cores) and kept on disk; or those of part, named part_name."""
     from concurrent.futures import ThreadPoolExecutor
 
     from .paths import cached_array

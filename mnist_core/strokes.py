@@ -39,7 +39,7 @@ def as_canvas(ink: np.ndarray, convention: str) -> np.ndarray:
     (H, W, 3) at once, and the same bytes (checked for every ink value 0-255/255 in test_handwriting.py)."""
     if convention == "rgba-transparent":  # st_canvas defaults: black stroke, only alpha carries it
         out = np.zeros(ink.shape + (4,), np.uint8)
-        out[..., 3] = (ink * np.float32(255)).round()
+        out[..., 3] = (ink.astype(np.float32) * 255).round()
         return out
     a = ink.astype(np.float64)
     if convention == "black-on-white":
