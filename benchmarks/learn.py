@@ -16,17 +16,17 @@ from pathlib import Path
 
 import numpy as np
 
-from .browser import app_server, choose, draw_and_read, launch, open_app, reset_canvas
+from .browser import app_server, draw_and_save, launch, open_app
 from .synthetic import random_drawing
 
 
 def learn_seconds(fresh: bool = False, clicks: int = 6, wait: float = 40) -> list[float]:
     from playwright.sync_api import sync_playwright
 
-    from .speed import _data_folder
+    from .speed import data_folder
     folder = Path(tempfile.mkdtemp(prefix="mnist-draw-learn-"))
     if not fresh:
-        shutil.copytree(_data_folder(), folder / "mnist")
+        shutil.copytree(data_folder(), folder / "mnist")
     seconds = []
     try:
         with app_server(cache_dir=folder, db=folder / "drawings.sqlite", env={"MNIST_DRAW_BROKER": ""}) as (url, _, _p), \
@@ -37,11 +37,7 @@ def learn_seconds(fresh: bool = False, clicks: int = 6, wait: float = 40) -> lis
             opened, rng = time.monotonic(), np.random.default_rng(21)
             for k in range(clicks + 2):
                 digit = (1, 4, 7, 9)[k % 4]
-                draw_and_read(page, random_drawing(digit, rng)[0], timeout_ms=30000)
-                choose(page, "Correct label", str(digit))
-                page.get_by_role("button", name="Save drawing").click()
-                page.get_by_text(f"Mix in my drawings ({k + 1} saved)").wait_for(timeout=30000)
-                reset_canvas(page, timeout_ms=30000)
+                draw_and_save(page, random_drawing(digit, rng)[0], digit, saved=k + 1)
                 if k < 2:
                     continue
                 time.sleep(max(1.0, wait - (time.monotonic() - opened)))

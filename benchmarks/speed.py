@@ -123,7 +123,7 @@ def bench_browser(drawings=20):
     from .browser import app_server
     rows = []
     with tempfile.TemporaryDirectory() as cache:
-        shutil.copytree(_data_folder(), Path(cache) / "mnist")
+        shutil.copytree(data_folder(), Path(cache) / "mnist")
         starts = {"bare": [], "canvas": [], "app": []}
         for _ in range(3):  # alternated: the machine's speed drifts
             starts["bare"].append(_start(Path(__file__).with_name("bare_app.py"), cache))
@@ -136,7 +136,7 @@ def bench_browser(drawings=20):
                      f"a bare Streamlit page {m['bare']:.2f}; a bare page with the canvas alone {m['canvas']:.2f}",
                      "≤ 3"))
     with tempfile.TemporaryDirectory() as cache:
-        shutil.copytree(_data_folder(), Path(cache) / "mnist")
+        shutil.copytree(data_folder(), Path(cache) / "mnist")
         with app_server(cache_dir=cache, env={"MNIST_DRAW_TRAININGS": "2"}) as (url, healthy, proc):
             rows += _one_server(url, proc, drawings)
             for sessions in (1, 4, 8):
@@ -183,7 +183,7 @@ def _one_server(url, proc, drawings) -> list[tuple]:
     return rows
 
 
-def _data_folder() -> Path:
+def data_folder() -> Path:
     """This machine's prepared data (decoded MNIST, the test writers' page drawings), made if missing."""
     from mnist_core.handwriting import reading_set
     from mnist_core.paths import cache_dir
@@ -347,7 +347,7 @@ def bench_list_of_runs(runs: int = 20, drawings: int = 20, rounds: int = 2) -> l
     from .browser import app_server, draw_and_read, launch, open_app, reset_canvas
     lat = {0: [], runs: []}
     with tempfile.TemporaryDirectory() as cache:
-        shutil.copytree(_data_folder(), Path(cache) / "mnist")
+        shutil.copytree(data_folder(), Path(cache) / "mnist")
         db = Path(cache) / "drawings.sqlite"
         models = Path(cache) / "models"
         trained = load_or_train(TrainConfig(epochs=1), cache_dir=models)

@@ -102,7 +102,7 @@ def _warm_up() -> bool:
     """While nothing waits, the first time: learn a few MNIST digits into the shipped model, so that the
     data is loaded and adapting's trainer compiled (~2 s) before a person presses Learn my handwriting;
     then the test writers' page drawings, which every model is measured on once it has trained or adapted,
-    if this cache has none yet (~10 s, once per cache: on a new install the first Learn my handwriting took
+    if this cache has none yet (~7 s, once per cache: on a new install the first Learn my handwriting took
     15 s to report, not 3). Returns False (done: not again)."""
     from .adapt import adapt
     from .cache import default_model

@@ -13,6 +13,7 @@ from benchmarks.browser import (
     app_server,
     choose,
     draw_and_read,
+    draw_and_save,
     launch,
     no_exception,
     open_app,
@@ -123,11 +124,7 @@ def test_learn_my_handwriting_from_ten_saved_drawings(browser, server):
         open_app(p, server[0])
     rng = np.random.default_rng(11)
     for digit in range(10):
-        draw_and_read(page, random_drawing(digit, rng)[0])
-        choose(page, "Correct label", str(digit))  # correct the label where the network got it wrong
-        page.get_by_role("button", name="Save drawing").click()
-        page.get_by_text(f"Mix in my drawings ({digit + 1} saved)").wait_for(timeout=30000)
-        reset_canvas(page)
+        draw_and_save(page, random_drawing(digit, rng)[0], digit, saved=digit + 1)
     mine = next(c["value"] for c in me.cookies() if c["name"] == "mnist_draw_id")
     assert sorted(Drawings(server[3], owner=mine).arrays()[2].tolist()) == list(range(10))
     page.get_by_role("button", name="Learn my handwriting").click()
