@@ -108,14 +108,15 @@ def data_cache():
 @pytest.fixture(scope="module")
 def server(request, tmp_path_factory, data_cache):
     """A real app server for a browser test file: (url, seconds to start, process, drawings database, cache
-    folder), on this machine's queue with the server's own workers; for a file that sets TRAINS = False, on
+    folder, log file), on this machine's queue with the server's own workers; for a file that sets TRAINS = False, on
     this process's queue, which no worker serves (a worker's start and warm-up are ~8 s of CPU for nothing)."""
     from benchmarks.browser import CHROMIUM, app_server
     assert os.path.exists(CHROMIUM), f"the browser tests need Chromium at {CHROMIUM} (apt-get install chromium)"
     db, cache = tmp_path_factory.mktemp("db") / "drawings.sqlite", data_cache(tmp_path_factory.mktemp("cache"))
     own_workers = {"MNIST_DRAW_BROKER": ""} if getattr(request.module, "TRAINS", True) else {}  # else this process's queue
-    with app_server(cache_dir=cache, log=tmp_path_factory.mktemp("log") / "app.log", db=db, env=own_workers) as s:
-        yield (*s, db, cache)
+    log = tmp_path_factory.mktemp("log") / "app.log"
+    with app_server(cache_dir=cache, log=log, db=db, env=own_workers) as s:
+        yield (*s, db, cache, log)
 
 
 @pytest.fixture(scope="module")
@@ -129,13 +130,31 @@ def browser(server):
         b.close()
 
 
+@pytest.fixture(scope="module")
+def visits(browser):
+    """One browser context for a file's tests, one after another: its cache keeps Streamlit's scripts
+    (a page opened in a context of its own took ~1.5 s more of Chromium's CPU, of ~4)."""
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    yield context
+    context.close()
+
+
 @pytest.fixture
-def page(browser, server):
+def newcomer(visits):
+    """The file's browser context as a new person's: no cookie, so no identity yet. Its pages close after
+    the test."""
+    visits.clear_cookies()
+    yield visits
+    for page in visits.pages:
+        page.close()
+
+
+@pytest.fixture
+def page(newcomer, server):
     from benchmarks.browser import open_app
-    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    page = newcomer.new_page()
     open_app(page, server[0])
-    yield page
-    page.close()
+    return page
 
 
 def pytest_collection_modifyitems(items):

@@ -10,7 +10,6 @@ import pytest
 
 from benchmarks.browser import (
     app_ready,
-    app_server,
     choose,
     draw_and_read,
     draw_and_save,
@@ -29,9 +28,9 @@ pytestmark = pytest.mark.browser
 
 
 @pytest.mark.slow
-def test_double_click_two_tabs_and_a_closed_tab_train_once(browser, server):
-    url, _, proc, _, cache = server
-    a, c, drawer = (browser.new_page(viewport={"width": 1400, "height": 900}) for _ in range(3))
+def test_double_click_two_tabs_and_a_closed_tab_train_once(newcomer, server):
+    url, _, proc, _, cache, _ = server
+    a, c, drawer = (newcomer.new_page() for _ in range(3))  # three tabs of one browser
     for page in (a, c, drawer):
         open_app(page, url)
     set_epochs(a, 2)
@@ -114,12 +113,13 @@ def test_six_sessions_draw_while_one_retrains(server):
     assert proc.poll() is None  # the server stays up
 
 
-def test_learn_my_handwriting_from_ten_saved_drawings(browser, server):
+def test_learn_my_handwriting_from_ten_saved_drawings(browser, newcomer, server):
     """A person draws, corrects and saves one of each digit, presses "Learn my handwriting", and their
     next drawing is read by their adapted model; another browser's page still uses the shipped one."""
     from mnist_core.user_drawings import Drawings
-    me, other = (browser.new_context(viewport={"width": 1400, "height": 1000}) for _ in range(2))
+    me, other = newcomer, browser.new_context(viewport={"width": 1400, "height": 1000})
     page, theirs = me.new_page(), other.new_page()
+    page.set_viewport_size({"width": 1400, "height": 1000})
     for p in (page, theirs):
         open_app(p, server[0])
     rng = np.random.default_rng(11)
@@ -140,7 +140,6 @@ def test_learn_my_handwriting_from_ten_saved_drawings(browser, server):
     app_ready(theirs)
     assert theirs.get_by_text("Using the shipped model").count() == 1
     assert no_exception(page) and no_exception(theirs)
-    me.close()
     other.close()
 
 def _worker_pids(proc) -> list[int]:
@@ -149,25 +148,24 @@ def _worker_pids(proc) -> list[int]:
 
 
 @pytest.mark.slow
-def test_the_server_runs_without_tensorflow_and_a_worker_killed_mid_training_is_reported(browser, tmp_path,
-                                                                                      data_cache):
-    """A fresh server's process, checked from outside while it serves: no TensorFlow (nor Keras, which imports
-    it) mapped in, RSS within 300 MiB, after a drawing and after a training. Its worker, killed with SIGKILL
-    mid-training: the page says so in plain words, reads the next drawing, and a new worker takes over."""
-    with app_server(cache_dir=data_cache(tmp_path / "cache"), db=tmp_path / "drawings.sqlite",
-                    env={"MNIST_DRAW_BROKER": ""}, log=tmp_path / "app.log") as (url, _, proc):
-        try:
-            _server_and_its_worker(browser, url, proc)
-        except Exception:
-            print((tmp_path / "app.log").read_text()[-4000:])  # shown with the failure
-            raise
+def test_the_server_runs_without_tensorflow_and_a_worker_killed_mid_training_is_reported(newcomer, server):
+    """The file's server, checked from outside once the tests before this one have drawn, trained and learned
+    on it: no TensorFlow (nor Keras, which imports it) mapped in, RSS within 300 MiB, after a drawing and after
+    a training. Its worker, killed with SIGKILL mid-training: the page says so in plain words, reads the next
+    drawing, and a new worker takes over."""
+    url, _, proc, *_, log = server
+    try:
+        _server_and_its_worker(newcomer, url, proc)
+    except Exception:
+        print(log.read_text()[-4000:])  # shown with the failure
+        raise
 
 
-def _server_and_its_worker(browser, url, proc):
+def _server_and_its_worker(context, url, proc):
     import os
     import signal
     from benchmarks.browser import process_report
-    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    page = context.new_page()
     open_app(page, url)
     rng = np.random.default_rng(11)
     assert draw_and_read(page, random_drawing(4, rng)[0], timeout_ms=30000)[0] == "4"
@@ -193,13 +191,14 @@ def _server_and_its_worker(browser, url, proc):
 
 
 @pytest.mark.slow
-def test_two_trainings_side_by_side_one_click_back_and_a_reload_keeps_them(browser, server):
+def test_two_trainings_side_by_side_one_click_back_and_a_reload_keeps_them(browser, newcomer, server):
     """Train 1 and 3 epochs from the sidebar; the Training tab lists both; both chosen, one chart names both;
     one click makes the first the model in use; a reload keeps the list and the model; another browser's
     list does not show them, and the class table counts them."""
     url = server[0]
-    me, other = (browser.new_context(viewport={"width": 1400, "height": 1000}) for _ in range(2))
-    page = me.new_page()
+    other = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = newcomer.new_page()
+    page.set_viewport_size({"width": 1400, "height": 1000})
     open_app(page, url)
     for epochs in (1, 3):
         set_epochs(page, epochs)
@@ -239,5 +238,4 @@ def test_two_trainings_side_by_side_one_click_back_and_a_reload_keeps_them(brows
     theirs.get_by_text("What the class found").click()
     theirs.locator("td[role=gridcell]", has_text="3 epochs").first.wait_for(state="attached", timeout=30000)
     assert no_exception(theirs)
-    me.close()
     other.close()

@@ -31,6 +31,12 @@ def finish(*started):
         assert job.done.wait(300), job.config
 
 
+def taken(job):
+    """Wait until a worker has started job: from then on it is mid-training."""
+    while job.started is None and not job.done.is_set():
+        time.sleep(0.05)
+
+
 def not_cached(c):
     _, model_path, meta_path = _entry_paths(c, None)
     return not model_path.exists() and not meta_path.exists() and \
@@ -208,14 +214,12 @@ def test_a_worker_process_trains_at_a_lower_priority_reports_epochs_and_is_cance
         assert set(used) == {process.BACKGROUND_NICE} and used[process.BACKGROUND_NICE] > 0, used
         assert os.getpriority(os.PRIO_PROCESS, 0) == 0  # this process (the page's part) at its own priority
         job = start_training(config(352, epochs=50, batch_size=256), "ann")
-        while len(job.epochs) < 1 and not job.done.is_set():
-            time.sleep(0.05)
-        assert job.cancel("ann")
+        taken(job)
+        assert job.cancel("ann")  # at the end of the epoch it is in
         finish(job)
         assert job.state == "cancelled" and 1 <= len(job.epochs) < 50 and not_cached(job.config)
         stopped = start_training(config(353, epochs=50, batch_size=256), "ann")
-        while len(stopped.epochs) < 1 and not stopped.done.is_set():
-            time.sleep(0.05)
+        taken(stopped)
         proc.send_signal(signal.SIGINT)  # Ctrl-C mid-training: `make run`'s terminal sends it to the page's workers too
         _, err = proc.communicate(timeout=120)
         assert proc.returncode == 130 and b"mnist_core worker: stopped" in err and b"Traceback" not in err, err
@@ -270,8 +274,7 @@ def test_a_worker_killed_mid_training_fails_its_job_with_a_reason_and_the_next_w
     env = {broker.BROKER_ENV: os.environ[broker.BROKER_ENV]}
     proc = worker_process(env)
     job = start_training(config(361, epochs=50, batch_size=256), "ann")
-    while len(job.epochs) < 1 and not job.done.is_set():
-        time.sleep(0.05)
+    taken(job)
     following = worker_process(env)  # the next worker, starting meanwhile
     proc.send_signal(signal.SIGKILL)
     proc.wait()
