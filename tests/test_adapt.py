@@ -15,6 +15,7 @@ def misread():
     return misread_and_read(default_model().model)
 
 
+@pytest.mark.slow
 def test_the_adapted_model_reads_the_persons_drawings_and_the_original_is_untouched(misread, mnist):
     x, y, right_before = misread
     shipped = default_model().model

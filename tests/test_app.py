@@ -331,6 +331,7 @@ def test_a_bad_training_limit_on_the_server_is_said_at_once_and_a_training_is_re
     assert get_job(TrainConfig(epochs=3)) is None  # nothing was queued
 
 
+@pytest.mark.slow
 def test_learn_my_handwriting_makes_an_adapted_model_mine_and_there_is_a_way_back(workers, at):
     workers(1)
     from mnist_core import canvas_to_mnist

@@ -98,6 +98,7 @@ def test_a_corrupt_drawings_database_is_one_clear_line(capsys, tmp_path):
     assert code == 2 and "d.sqlite" in err and "Traceback" not in err
 
 
+@pytest.mark.slow
 def test_the_product_cli_is_a_module_that_runs(tmp_path):
     """One real subprocess: `python -m mnist_core` starts and answers (the rest run in-process)."""
     import subprocess
@@ -149,6 +150,7 @@ def test_a_bad_adaptation_setting_is_one_clear_line_before_anything_trains(capsy
     assert code == 2 and words in err and "Traceback" not in err and out == ""
 
 
+@pytest.mark.slow
 def test_a_downloaded_model_loads_in_a_fresh_process_and_predicts_the_same(tmp_path, one_epoch, mnist, capsys):
     """The page's Download (cache.bundle) round trip: a zip someone takes away and brings back."""
     import subprocess

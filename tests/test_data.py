@@ -87,6 +87,7 @@ print(tensor is not None and np.shares_memory(x, np.asarray(tensor)), not x.flag
 """
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("process", ["trains", "serves the page"])
 def test_the_shared_training_images_are_one_read_only_copy(process):
     """In a process that trains, every training reads its one copy of MNIST's training images, as numpy

@@ -154,6 +154,7 @@ def test_a_broker_that_is_down_gives_a_clear_message(monkeypatch):
         start_training(config(341))
 
 
+@pytest.mark.slow
 def test_thirty_owners_each_get_their_model_whatever_order_the_trainings_finish_in(workers):
     """30 people press Train at once with settings of their own; the early ones train longest, so the
     trainings finish in an order unlike the order asked. Each page then takes its own outcome."""
@@ -200,6 +201,7 @@ def ticks_by_nice(pid: int) -> dict[int, int]:
     return out
 
 
+@pytest.mark.slow
 def test_a_worker_process_trains_at_a_lower_priority_reports_epochs_and_is_cancelled(queue, monkeypatch):
     """The page's process never trains; a worker process of its own does, all of it at
     process.BACKGROUND_NICE (a process's nice value: nothing depends on which thread made which pool).
@@ -267,6 +269,7 @@ def test_the_pages_workers_outlive_the_thread_that_started_them_and_end_with_the
             os.kill(worker, signal.SIGKILL)
 
 
+@pytest.mark.slow
 def test_a_worker_killed_mid_training_fails_its_job_with_a_reason_and_the_next_worker_goes_on(queue, monkeypatch):
     """On the worker's own machine its death is known at once (its process is gone): with the heartbeat rule
     out of the way (an hour), the job still fails, with the reason."""
@@ -332,6 +335,7 @@ def redis_server(tmp_path):
     proc.wait()
 
 
+@pytest.mark.slow
 def test_a_redis_broker_that_machines_share_with_a_worker_in_another_process(redis_server, monkeypatch, tmp_path):
     """The page sends the job to Redis; a worker with a cache of its own (as on another machine) trains
     it; the model comes back through Redis into the page's cache."""
