@@ -133,8 +133,8 @@ def browser(server):
 
 @pytest.fixture(scope="module")
 def visits(browser):
-    """One browser context for a file's tests, one after another: its cache keeps Streamlit's scripts
-    (a page opened in a context of its own took ~1.5 s more of Chromium's CPU, of ~4)."""
+    """One browser context for the people of a file's tests, one after another: its cache keeps Streamlit's
+    scripts (a page opened in a context of its own took ~1.5 s more of Chromium's CPU, of ~4)."""
     context = browser.new_context(viewport={"width": 1400, "height": 900})
     yield context
     context.close()
@@ -151,11 +151,12 @@ def newcomer(visits):
 
 
 @pytest.fixture
-def page(newcomer, server):
+def page(browser, server):
     from benchmarks.browser import open_app
-    page = newcomer.new_page()
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
     open_app(page, server[0])
-    return page
+    yield page
+    page.close()
 
 
 def pytest_collection_modifyitems(items):

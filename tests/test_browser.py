@@ -110,13 +110,13 @@ def test_save_a_corrected_drawing_then_export(page, server):
 
 
 
-def test_two_browsers_each_see_only_their_own_drawings(browser, newcomer, server):
+def test_two_browsers_each_see_only_their_own_drawings(browser, server):
     """Two browsers with their own cookies on one server, as two students in a class. Both connect from
     the server's own machine (as every visitor does behind a proxy or tunnel there): neither sees the
     drawings saved before owners existed, which are the teacher's alone."""
     from mnist_core.user_drawings import UNOWNED, Drawings
     Drawings(server[3], owner=UNOWNED).save(np.full((28, 28), 200, np.uint8), 1)
-    ann, bob = newcomer, browser.new_context(viewport={"width": 1400, "height": 900})
+    ann, bob = (browser.new_context(viewport={"width": 1400, "height": 900}) for _ in range(2))
     a, b = ann.new_page(), bob.new_page()
     for p in (a, b):
         open_app(p, server[0])
@@ -136,6 +136,7 @@ def test_two_browsers_each_see_only_their_own_drawings(browser, newcomer, server
     assert saved_count(a) == 1
     assert Drawings(server[3], owner=ids[0]).count() == 1 and Drawings(server[3], owner=UNOWNED).count() == 1
     assert no_exception(a) and no_exception(b)
+    ann.close()
     bob.close()
 
 
@@ -163,7 +164,7 @@ def test_a_number_drawn_digit_by_digit_reads_as_the_number(page):
 
 
 
-def test_a_browser_from_elsewhere_sees_only_its_own_drawings_and_the_teacher_sees_the_class(newcomer, tmp_path,
+def test_a_browser_from_elsewhere_sees_only_its_own_drawings_and_the_teacher_sees_the_class(browser, tmp_path,
                                                                                           data_cache):
     """A server at 127.0.0.2, which Streamlit does not take for localhost: the browser comes from
     another address, as a student's in a class does. It sees none of the drawings of before owners nor
@@ -174,8 +175,8 @@ def test_a_browser_from_elsewhere_sees_only_its_own_drawings_and_the_teacher_see
         Drawings(db, owner=owner).save(np.full((28, 28), 200, np.uint8), 1)
     with app_server(cache_dir=data_cache(tmp_path / "cache"), db=db, address="127.0.0.2",
                     env={"MNIST_DRAW_TEACHER_TOKEN": "s3cret"}, log=tmp_path / "app.log") as (url, *_):
-        page = newcomer.new_page()
-        page.set_viewport_size({"width": 1400, "height": 1000})
+        ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+        page = ctx.new_page()
         open_app(page, url)
         assert saved_count(page) == 0 and page.get_by_role("button", name="Delete all").count() == 0
         page.get_by_role("tab", name="Teacher").click()
@@ -198,22 +199,21 @@ def test_a_browser_from_elsewhere_sees_only_its_own_drawings_and_the_teacher_see
         assert Drawings(db, owner="another student").count() == 0  # the owner's count dropped by one
         page.screenshot(path=str(tmp_path / "teacher.png"))
         assert no_exception(page)
-        page.close()
-        newcomer.clear_cookies()
-        stranger = newcomer.new_page()  # another person, with no token: none of it
-        stranger.set_viewport_size({"width": 1400, "height": 1000})
+        ctx.close()
+        stranger = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()  # no token: none of it
         open_app(stranger, url)
         stranger.get_by_role("tab", name="Teacher").click()
         stranger.get_by_text("Type the server's token").wait_for(timeout=30000)
         assert stranger.get_by_text("drawings by").count() == 0 and stranger.get_by_text("Export the").count() == 0
-        stranger.close()
+        stranger.context.close()
 
 
-def test_two_tabs_on_a_first_visit_are_one_person(newcomer, server):
+def test_two_tabs_on_a_first_visit_are_one_person(browser, server):
     """Both tabs load before either has the cookie: the second takes the identity the first wrote, so a
     drawing saved in either is the browser's, and both are there after a reload."""
     from mnist_core.user_drawings import Drawings
-    first, second = newcomer.new_page(), newcomer.new_page()
+    ctx = browser.new_context(viewport={"width": 1400, "height": 900})
+    first, second = ctx.new_page(), ctx.new_page()
     first.goto(server[0], wait_until="commit")
     second.goto(server[0], wait_until="commit")  # before the first tab's page has written its cookie
     for p in (first, second):
@@ -225,8 +225,9 @@ def test_two_tabs_on_a_first_visit_are_one_person(newcomer, server):
         page.get_by_role("button", name="Save drawing").click()
         # The second tab already shows the first's drawing ("Read correctly"): wait for its own to count.
         page.get_by_text(f"Mix in my drawings ({saved} saved)").wait_for(timeout=30000)
-    page = newcomer.new_page()
+    page = ctx.new_page()
     open_app(page, server[0])
-    mine = next(c["value"] for c in newcomer.cookies() if c["name"] == "mnist_draw_id")
+    mine = next(c["value"] for c in ctx.cookies() if c["name"] == "mnist_draw_id")
     assert Drawings(server[3], owner=mine).count() == 2  # both tabs' drawings are this browser's
     assert saved_count(page) == 2
+    ctx.close()
