@@ -213,10 +213,14 @@ def _bad_model_file(kind, tmp_path, model_bytes):
     ("model.json a list", "model.json is not a JSON object"),
     ("zip bomb", "would unpack to 100 MB"),
 ])
-def test_evaluating_a_bad_model_file_says_so_naming_the_users_file(tmp_path, capsys, one_epoch, kind, words):
+def test_evaluating_a_bad_model_file_says_so_naming_the_users_file(tmp_path, capsys, one_epoch, kind, words,
+                                                                    monkeypatch):
     import resource
     import tempfile
     from pathlib import Path
+    # A temp folder of this process's own: other processes of the suite (TensorFlow's autograph) write to /tmp.
+    (tmp_path / "tmp").mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
     from mnist_core.cache import bundle
     import zipfile, io
     with zipfile.ZipFile(io.BytesIO(bundle(one_epoch[0]))) as z:
