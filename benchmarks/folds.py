@@ -14,7 +14,7 @@ import os
 
 import numpy as np
 
-from mnist_core.handwriting import MAX_DIGITS, RENDER_VERSION, shipped_split
+from mnist_core.handwriting import MAX_DIGITS, shipped_split
 
 from .adaptation import LEAST, adaptation_figures, errors_by_what_was_learned
 
@@ -39,12 +39,12 @@ def recipe():
 def fold_model(k: int, config):
     """The model config trains on the training writers outside fold k: trained once (~5 min), then kept
     in the cache folder."""
-    from mnist_core.cache import _load_keras
+    from mnist_core.cache import _load_keras, cache_key
     from mnist_core.paths import cache_dir
     from mnist_core.train import train
     train_part = shipped_split().train
     held = fold_writers(train_part, k)
-    key = hashlib.sha256(repr((config, held, RENDER_VERSION)).encode()).hexdigest()[:16]
+    key = hashlib.sha256(repr((cache_key(config), held)).encode()).hexdigest()[:16]  # cache_key: the code's versions too
     path = cache_dir() / "benchmarks" / f"fold{k}-{key}.keras"
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)

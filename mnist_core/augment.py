@@ -3,7 +3,8 @@
 Drawn digits differ from MNIST's in slant, proportions, position, wobble and above all stroke
 width. Each training epoch sees every image under a fresh random affine map plus an elastic
 distortion (Simard et al., 2003: the classic way to make a dense network generalise on digits),
-and with its stroke thinned or thickened. Some 1s also get a flag: MNIST has few of them.
+and with its stroke thinned or thickened. Some 1s also get a flag and some 0s a stroke through them:
+MNIST has few of either.
 """
 
 from __future__ import annotations
@@ -132,9 +133,6 @@ def add_flags(ones: np.ndarray, rng: np.random.Generator, scale: int = 4) -> np.
     as most of the world writes a 1 (MNIST's writers were American: its 1s are mostly a bare
     stroke, so a flagged 1 read as 7). A third also get a base. Returned as canvas_to_mnist makes
     digits. A 1 slanted more than 15 degrees is left alone: flagged, it would be a 7."""
-    from PIL import Image, ImageDraw
-
-    from .canvas import canvas_to_mnist
     out = ones.copy()
     for i, one in enumerate(ones):
         ys, xs = np.nonzero(one >= 128)
@@ -156,17 +154,45 @@ def add_flags(ones: np.ndarray, rng: np.random.Generator, scale: int = 4) -> np.
             foot = centre + axis * (bottom - centre[1]) / axis[1]
             half = np.array([rng.uniform(0.2, 0.35) * height, 0])
             lines.append((foot - half, foot + half))
-        big = Image.fromarray(one).resize((28 * scale, 28 * scale), Image.Resampling.BILINEAR)
-        draw = ImageDraw.Draw(big)
-        pen = max(1, round(width * scale * rng.uniform(0.8, 1.1)))
-        for a, b in lines:
-            ends = [tuple((p + 0.5) * scale) for p in (a, b)]
-            draw.line(ends, fill=255, width=pen)
-            for x, y in ends:  # round caps
-                draw.ellipse((x - pen / 2, y - pen / 2, x + pen / 2, y + pen / 2), fill=255)
-        digit = canvas_to_mnist(np.asarray(big))
-        if digit is not None:
-            out[i] = np.round(digit * 255).astype(np.uint8)
+        out[i] = _with_lines(one, lines, width * rng.uniform(0.8, 1.1), scale)
+    return out
+
+
+def _with_lines(image: np.ndarray, lines, width: float, scale: int = 4, margin: int = 0) -> np.ndarray:
+    """(28, 28) uint8 with straight strokes ((x, y) pixel ends) of width px drawn on it, round-capped,
+    at scale times the size, with margin px of room around it for strokes that reach past the frame;
+    returned as canvas_to_mnist makes digits (the image itself if it is blank)."""
+    from PIL import Image, ImageDraw
+
+    from .canvas import canvas_to_mnist
+    big = Image.fromarray(np.pad(image, margin)).resize(((28 + 2 * margin) * scale,) * 2, Image.Resampling.BILINEAR)
+    draw = ImageDraw.Draw(big)
+    pen = max(1, round(width * scale))
+    for a, b in lines:
+        ends = [tuple((np.asarray(p) + margin + 0.5) * scale) for p in (a, b)]
+        draw.line(ends, fill=255, width=pen)
+        for x, y in ends:  # round caps
+            draw.ellipse((x - pen / 2, y - pen / 2, x + pen / 2, y + pen / 2), fill=255)
+    digit = canvas_to_mnist(np.asarray(big))
+    return image if digit is None else np.round(digit * 255).astype(np.uint8)
+
+
+STRUCK_ZEROS = 0.15  # share of the training 0s shown with a stroke through them when augmenting
+AUGMENT_VERSION = 2  # bump when augmenting changes what training sees (2: struck 0s)
+
+
+def strike_zeros(zeros: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """(n, 28, 28) uint8 MNIST 0s -> the same 0s with a stroke through them, as with_slash draws it on
+    pen strokes (a rising slash, upright, or across: Ø, φ, θ). MNIST's writers seldom struck a 0, and
+    a struck 0 read as 8 or 4. Returned as canvas_to_mnist makes digits."""
+    out = zeros.copy()
+    for i, zero in enumerate(zeros):
+        ys, xs = np.nonzero(zero >= 128)
+        if len(ys) < 5:
+            continue
+        lo, hi = np.array([xs.min(), ys.min()], float), np.array([xs.max(), ys.max()], float)
+        width = len(ys) / (np.pi * ((hi - lo) / 2 + 0.5).sum())  # the stroke's width, px: area over the ring's length
+        out[i] = _with_lines(zero, [_stroke_through(lo, hi, rng)], max(width, 1.5), margin=14)
     return out
 
 
@@ -216,7 +242,11 @@ def with_slash(strokes: list[np.ndarray], rng: np.random.Generator) -> list[np.n
     through the whole ring and past it or only inside it (Ø); else upright, from above the ring to
     below it (φ, as on small narrow zeros), or across it, past both sides (θ)."""
     pts = np.concatenate(strokes)
-    lo, hi = pts.min(axis=0), pts.max(axis=0)
+    return strokes + [_line(*_stroke_through(pts.min(axis=0), pts.max(axis=0), rng))]
+
+
+def _stroke_through(lo: np.ndarray, hi: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """The ends (x, y; y down) of a stroke through a 0 whose box is lo-hi: see with_slash."""
     size, mid = hi - lo, (lo + hi) / 2
     kind = rng.random()
     if kind < 0.5:
@@ -232,7 +262,7 @@ def with_slash(strokes: list[np.ndarray], rng: np.random.Generator) -> list[np.n
         tilt = rng.uniform(-0.1, 0.1) * size[1]
         start = np.array([lo[0] - rng.uniform(0.15, 0.5) * size[1], mid[1] + tilt])
         end = np.array([hi[0] + rng.uniform(0.15, 0.5) * size[1], mid[1] - tilt])
-    return strokes + [_line(start, end)]
+    return start, end
 
 
 def with_up_stroke(strokes: list[np.ndarray], rng: np.random.Generator) -> list[np.ndarray]:

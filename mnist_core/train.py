@@ -11,7 +11,7 @@ from typing import Callable, Iterator
 import keras
 import numpy as np
 
-from .augment import FLAGGED_ONES, add_flags, as_drawn_cached, augment_batch
+from .augment import FLAGGED_ONES, STRUCK_ZEROS, add_flags, strike_zeros, as_drawn_cached, augment_batch
 from .config import TrainConfig
 from .data import as_tensor, load_mnist, tensor_of
 from .evaluate import measure
@@ -28,20 +28,24 @@ def epoch_images(config: TrainConfig, x: np.ndarray, y: np.ndarray, drawn: np.nd
     """Each epoch's training images and labels ((n, 28, 28) uint8, (n,)), made from the arguments:
     x, y the images every epoch starts from; drawn, the same images as the canvas would deliver them
     (config.as_drawn of them swapped in); handwriting, a pool of real pen digits drawn on the canvas
-    (config.real_handwriting * len(x) of them added); then, with config.augment, some 1s flagged and
-    every image freshly distorted."""
+    (config.real_handwriting * len(x) of them added); then, with config.augment, some 1s flagged, some
+    0s struck through and every image freshly distorted."""
     rng = np.random.default_rng(config.seed)
     ones = np.nonzero(y == 1)[0]
     flagged = add_flags(x[ones], rng) if config.augment else None
+    zeros = np.nonzero(y == 0)[0]
+    struck = strike_zeros(x[zeros], rng) if config.augment else None
     n_pen = round(config.real_handwriting * len(x))
     for _ in range(config.epochs):
         x_epoch, y_epoch = x.copy(), y
         if config.as_drawn:  # a random share of the MNIST images, as the canvas would give them
             swap = np.nonzero(rng.random(len(drawn)) < config.as_drawn)[0]
             x_epoch[swap] = drawn[swap]
-        if config.augment:  # some 1s with a flag
+        if config.augment:  # some 1s with a flag, some 0s struck through (Ø, φ, θ)
             pick = rng.random(len(ones)) < FLAGGED_ONES
             x_epoch[ones[pick]] = flagged[pick]
+            pick = rng.random(len(zeros)) < STRUCK_ZEROS
+            x_epoch[zeros[pick]] = struck[pick]
         if n_pen:  # real handwriting, each digit in one of its canvas drawings
             pick = rng.integers(len(handwriting[1]), size=n_pen)
             x_epoch = np.concatenate([x_epoch, handwriting[0][pick]])

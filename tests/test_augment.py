@@ -60,6 +60,24 @@ def test_flags_are_drawn_on_upright_ones_only(mnist):
         assert abs(np.polyfit(rows, cols, 1)[0]) > 0.2  # columns per row
 
 
+def test_struck_zeros_get_a_stroke_across_the_ring(mnist):
+    """A stroke through a 0 (Ø, φ or θ) joins the ring (one piece) and, crossing it, splits its hole in two;
+    some rising slashes stop inside the ring, as people's do, and leave one hole."""
+    from mnist_core.augment import strike_zeros
+    from mnist_core.canvas import _pieces_and_holes
+    (x, y), _ = mnist
+    zeros = x[y == 0][:300]
+    struck = strike_zeros(zeros, np.random.default_rng(0))
+    assert struck.shape == zeros.shape and struck.dtype == np.uint8
+    assert np.array_equal(struck, strike_zeros(zeros, np.random.default_rng(0)))  # reproducible
+    assert (struck != zeros).any(axis=(1, 2)).all()
+    before = np.array([_pieces_and_holes(z >= 128) for z in zeros])  # (300, 2): pieces, holes
+    after = np.array([_pieces_and_holes(z >= 128) for z in struck])
+    assert (after[:, 0] == 1).mean() > 0.95  # one stroke and the ring: one piece
+    ring = before[:, 1] == 1  # a closed 0
+    assert ring.sum() > 200 and (after[ring, 1] >= 2).mean() > 0.75
+
+
 def test_restroked_digits_are_whole_strokes_of_the_brush_width(mnist):
     """A digit redrawn with a brush keeps its pieces (no stroke breaks, as eroding the outline
     did) and a typical digit takes the brush's width, thin or thick."""
