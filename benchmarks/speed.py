@@ -259,7 +259,7 @@ NOTES = """Notes:
 - Augmented epochs: the distortion is two XLA calls per chunk, warp then re-stroke, made in a
   background thread while the previous epoch trains. In one call XLA fused the warp's sampling into
   each of the 18 neighbour reads of the re-stroking and redid it: 2.8 s for 60,000 images, now 0.6-0.7.
-  The first augmented epoch also flags some 1s (~5 s).
+  The first augmented epoch also flags some 1s and strikes some 0s through (~4 s and ~6 s).
 - Memory, step by step (2026-11-27): importing TensorFlow and Keras 562 MiB (343 of it shared
   libraries' pages; Keras also imports pandas, installed for Streamlit: +76), mnist_core +12, MNIST
   +53 (the training images are one TensorFlow tensor that numpy views: no second copy), the shipped

@@ -35,8 +35,9 @@ class TrainConfig:
     augment: bool = setting(
         False, "Augment (reads drawings better)",
         "Each epoch shows every digit slanted, scaled, elastically warped and with a thinner or bolder stroke, "
-        "and some 1s with a flag (MNIST's writers rarely drew one), so the network learns handwriting rather "
-        "than MNIST's pen. Slower: the first epoch takes about 5 s more, the others about half as long again.",
+        "and some 1s with a flag and some 0s struck through (MNIST's writers rarely drew either), so the network "
+        "learns handwriting rather than MNIST's pen. Slower: the first epoch takes about 12 s more (the flags and "
+        "strokes are drawn first), the others about half as long again.",
         words="augmented")
     deskew: bool = setting(
         False, "Deskew: straighten slanted digits",
