@@ -178,7 +178,6 @@ def _with_lines(image: np.ndarray, lines, width: float, scale: int = 4, margin: 
 
 
 STRUCK_ZEROS = 0.15  # share of the training 0s shown with a stroke through them when augmenting
-AUGMENT_VERSION = 2  # bump when augmenting changes what training sees (2: struck 0s)
 
 
 def strike_zeros(zeros: np.ndarray, rng: np.random.Generator) -> np.ndarray:

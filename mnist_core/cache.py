@@ -28,17 +28,16 @@ from . import augment, data, handwriting, paths
 from .network import Network, TrainResult, as_network
 from .paths import DEFAULT_MODEL_DIR, MNIST_DIR, UNIPEN_DIR, atomic_write_bytes
 
-FORMAT = 12  # bump when what a cache entry holds, or how a config trains, changes
+FORMAT = 13  # bump when what a cache entry holds, or how a config trains, changes (13: struck 0s in augmenting)
 
 
 def cache_key(config: TrainConfig) -> str:
     """Everything that changes the trained model: the settings, the data and how training draws it
-    (the versions of the canvas-like drawings and of augmenting, the writers held out), Keras, this format.
+    (the versions of the canvas-like drawings, the writers held out), Keras, this format.
     The one key of a config: the cache's file name and the training job's name."""
     parts = [json.dumps(config.to_dict(), sort_keys=True), (MNIST_DIR / data.SUMS_FILE).read_text(),
              (UNIPEN_DIR / handwriting.SUMS_FILE).read_text(), handwriting.split_key(),
-             f"{augment.AS_DRAWN_VERSION}/{augment.AUGMENT_VERSION}/{handwriting.RENDER_VERSION}/"
-             f"{handwriting.HANDWRITING_COPIES}",
+             f"{augment.AS_DRAWN_VERSION}/{handwriting.RENDER_VERSION}/{handwriting.HANDWRITING_COPIES}",
              importlib.metadata.version("keras"), str(FORMAT)]
     if config.adapted_to:  # the shipped model may be the base: a new one is another adapted model
         from .adapt import BATCH, DISTILL, LEARNING_RATE, MINE, STEPS

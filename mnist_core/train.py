@@ -11,7 +11,7 @@ from typing import Callable, Iterator
 import keras
 import numpy as np
 
-from .augment import FLAGGED_ONES, STRUCK_ZEROS, add_flags, strike_zeros, as_drawn_cached, augment_batch
+from .augment import FLAGGED_ONES, STRUCK_ZEROS, add_flags, as_drawn_cached, augment_batch, strike_zeros
 from .config import TrainConfig
 from .data import as_tensor, load_mnist, tensor_of
 from .evaluate import measure
