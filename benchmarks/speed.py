@@ -294,6 +294,9 @@ NOTES = """Notes:
   3 s after the first page, and the page's workers start then too (their TensorFlow import slowed the
   first page by ~0.9 s). What is left over a bare page with the canvas alone is ~0.4 s. Streamlit's
   components still import pandas for the canvas's data: not avoidable from the app.
+  The app's start moves with the machine near its 3 s target: on 2026-12-03, 2.90 s (a bare page
+  1.60) and, twenty minutes later in `make bench`, 3.71 s (1.87): 1.8-2.0 times a bare page. Its
+  script's first run took 0.8 s in AppTest, 0.42 of it importing pandas for the first component.
 - Drawing while the queue is full: the workers run at nice 10 as whole processes
   (mnist_core/process.py), so a drawing's Prediction comes first.
 - Concurrency: every session is its own headless Chromium on the same 2 cores as the server, so
