@@ -163,7 +163,9 @@ def draw(page, strokes: list[np.ndarray], steps_per_segment: int = 1, quick: boo
     """Draw strokes given in canvas pixels ((n, 2) arrays of x, y) with the mouse; quick: as a quick hand's
     mouse reports them (quick_hand), else every point."""
     canvas = page.locator("canvas.upper-canvas")
-    canvas.scroll_into_view_if_needed()
+    # Wholly in view: scroll_into_view_if_needed leaves a canvas whose top is scrolled off as it is (after a
+    # click lower down the page), and a stroke begun above the viewport is never drawn.
+    canvas.evaluate("c => c.scrollIntoView({block: 'center'})")
     box = canvas.bounding_box()
     # Hover first, as a hand does: the canvas's toolbar (invisible until hovered) covers the top
     # 2 rem of the canvas and slides up out of the way 0.2 s after the pointer enters.
