@@ -287,16 +287,16 @@ NOTES = """Notes:
   (PR_SET_PDEATHSIG), and until 2026-12-02 they were started from a timer and so died at once: the
   first training or adaptation waited for a cold worker (on the page, 9.3 s from the click to an
   adapted model; now 2.5 s).
-- Start-up: the page is ready when Chromium shows the canvas and the Prediction read-out. From the
-  first browser request, the page's script runs ~0.6 s (its imports, MNIST memory-mapped, the shipped
-  model's arrays); the rest is Chromium rendering the page. The tabs' modules are imported when their
-  tab opens, Altair only with a chart and scipy.ndimage with the first drawing; the rest is imported
-  3 s after the first page, and the page's workers start then too (their TensorFlow import slowed the
-  first page by ~0.9 s). What is left over a bare page with the canvas alone is ~0.4 s. Streamlit's
-  components still import pandas for the canvas's data: not avoidable from the app.
-  The app's start moves with the machine near its 3 s target: on 2026-12-03, 2.90 s (a bare page
-  1.60) and, twenty minutes later in `make bench`, 3.71 s (1.87): 1.8-2.0 times a bare page. Its
-  script's first run took 0.8 s in AppTest, 0.42 of it importing pandas for the first component.
+- Start-up: the page is ready when Chromium shows the canvas and the Prediction read-out. app.py is an
+  st.App whose lifespan hook, at the server's start and in a thread while the server already answers,
+  imports what the first run would (pandas among them: Streamlit imports it to look at the canvas's
+  settings, 0.42 s), loads MNIST's arrays and the shipped model's, and checks the settings; the page's
+  workers start 3 s later (their TensorFlow import slowed the first page by ~0.9 s when it overlapped).
+  The script's first run then takes ~0.25 s instead of ~0.95; the rest is Chromium rendering the page
+  (its Vega-Lite chart's library, 0.77 MB, among it). The tabs' modules are imported when their tab
+  opens, Altair only with a chart and scipy.ndimage with the first drawing; the rest 3 s after the start.
+  page.py served alone (as app.py was until 2026-12-03) against app.py, alternated in one run: median
+  2.88 → 2.55 s, and 3.71 → 3.14 s on a slower hour (a bare page 1.49 and 1.79).
 - Drawing while the queue is full: the workers run at nice 10 as whole processes
   (mnist_core/process.py), so a drawing's Prediction comes first.
 - Concurrency: every session is its own headless Chromium on the same 2 cores as the server, so

@@ -16,7 +16,7 @@ from benchmarks.synthetic import TEMPLATES
 from mnist_core.strokes import render
 from mnist_core.jobs import get_job
 
-APP = str(Path(__file__).resolve().parent.parent / "app.py")
+APP = str(Path(__file__).resolve().parent.parent / "page.py")
 
 
 def metric(at, label):

@@ -108,6 +108,24 @@ def test_the_product_cli_is_a_module_that_runs(tmp_path):
     assert out.returncode == 2 and "epochs must be from 1 to 200" in out.stderr and "Traceback" not in out.stderr
 
 
+@pytest.mark.slow
+def test_the_server_reports_a_bad_setting_in_its_log_when_it_starts(tmp_path):
+    """`streamlit run app.py` with a bad $MNIST_DRAW_TRAININGS: the server's log says so before any page is
+    opened (app.py's warm-up checks the settings at the start), and the server still serves."""
+    import time
+    import urllib.request
+
+    from benchmarks.browser import app_server
+    log = tmp_path / "app.log"
+    with app_server(log=log, db=tmp_path / "drawings.sqlite", env={"MNIST_DRAW_TRAININGS": "abc"}) as (url, _, proc):
+        deadline = time.monotonic() + 60
+        while "Server settings:" not in log.read_text() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert "Server settings: $MNIST_DRAW_TRAININGS must be a whole number of trainings, got 'abc'" in log.read_text()
+        with urllib.request.urlopen(url, timeout=10) as page:  # no page had been asked for until now
+            assert page.status == 200
+        assert proc.poll() is None
+
 def test_the_drawn_digit_benchmark_prints_its_tables(capsys):
     code, out, err = run(capsys, "drawn", "--per-digit", "2", "--bench-seed", "3", entry=bench_main)
     assert code == 0, err

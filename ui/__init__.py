@@ -1,2 +1,2 @@
-"""The Streamlit page, one module per part: app.py only lays them out. Widgets and calls into
+"""The Streamlit page, one module per part: page.py only lays them out. Widgets and calls into
 mnist_core only; no array maths and no Keras here."""

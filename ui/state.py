@@ -72,7 +72,7 @@ def freeze_long_lived_objects() -> int:
     return gc.get_freeze_count()
 
 
-WORKERS_AFTER = 3.0  # seconds after the first page before this machine's training workers start
+WORKERS_AFTER = 3.0  # seconds after the settings are checked (the server's start; in AppTest, the first page) before this machine's training workers start
 
 
 @st.cache_resource(show_spinner=False)
@@ -104,9 +104,28 @@ def _import_the_rest() -> None:
             pass
 
 
+def _server_settings() -> tuple[str, str]:
+    return os.environ.get(LIMIT_ENV, ""), os.environ.get(BROKER_ENV, "")
+
+
+def warm_up() -> None:
+    """At the server's start (app.py), before anyone connects: the server's settings checked (a problem
+    logged now, not at the first page) and what the first page needs made ready: the data and the shipped
+    model, and modules its first run would import: pandas (and pyarrow), which Streamlit imports to look at
+    the canvas's settings; the emoji table, for the page's icon; the sidebar and the Draw tab."""
+    import importlib
+    try:
+        for name in ("pandas", "pyarrow", "streamlit.emojis", "ui.sidebar", "ui.draw"):
+            importlib.import_module(name)
+        _checked_settings(_server_settings())
+        freeze_long_lived_objects()
+    except Exception:  # the first page does it all again, and shows what is wrong
+        logging.getLogger("mnist_draw").exception("Warming up at the server's start failed")
+
+
 def server_settings_warning() -> None:
     """Say at the top of every page, from the start, what is wrong with the server's settings."""
-    problem = _checked_settings((os.environ.get(LIMIT_ENV, ""), os.environ.get(BROKER_ENV, "")))
+    problem = _checked_settings(_server_settings())
     if problem:
         st.error(f"This server's settings are wrong: {problem}. Drawing works; training does not until it is "
                  "fixed and the server restarted.", icon=":material/settings_alert:")
