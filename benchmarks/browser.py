@@ -223,14 +223,15 @@ def reset_canvas(page, timeout_ms: int = 10000) -> None:
                            " return false; }", timeout=timeout_ms)
 
 
-def draw_and_save(page, strokes, digit: int, saved: int, timeout_ms: int = 30000) -> None:
+def draw_and_save(page, strokes, digit: int, saved: int, timeout_ms: int = 30000) -> tuple[str, float]:
     """Draw, correct the label to digit, save, and wait until the sidebar counts it (saved drawings in all);
-    then reset the canvas for the next one."""
-    draw_and_read(page, strokes, timeout_ms=timeout_ms)
+    then reset the canvas for the next one. What the page read, and when (draw_and_read)."""
+    read = draw_and_read(page, strokes, timeout_ms=timeout_ms)
     choose(page, "Correct label", str(digit))  # where the network read it wrong
     page.get_by_role("button", name="Save drawing").click()
     page.get_by_text(f"Mix in my drawings ({saved} saved)").wait_for(timeout=timeout_ms)
     reset_canvas(page, timeout_ms=timeout_ms)
+    return read
 
 
 def draw_and_read(page, strokes, timeout_ms: int = 10000, settle_ms: int = 700, quick: bool = True) -> tuple[str, float]:

@@ -151,12 +151,12 @@ def newcomer(visits):
 
 
 @pytest.fixture
-def page(browser, server):
+def page(newcomer, server):
+    """A new person's page of the app, in the file's browser context (newcomer)."""
     from benchmarks.browser import open_app
-    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    page = newcomer.new_page()
     open_app(page, server[0])
-    yield page
-    page.close()
+    return page
 
 
 def pytest_collection_modifyitems(items):

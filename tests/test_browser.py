@@ -1,9 +1,9 @@
 """End to end: the real app in headless Chromium, digits drawn with the mouse, read, saved, exported and
-kept apart between people; tabs, numbers, the teacher's view. Training from the page: test_browser_training.py.
+kept apart between people; tabs, numbers, the teacher's view. Training from the page, and every digit drawn and
+read: test_browser_training.py.
 The server, browser and page fixtures are in conftest.py."""
 
 import io
-import statistics
 import time
 
 import numpy as np
@@ -25,24 +25,6 @@ from benchmarks.synthetic import random_drawing
 
 pytestmark = pytest.mark.browser
 TRAINS = False  # nothing here trains: the servers start no training worker (see conftest's server)
-
-
-def test_mouse_drawn_digits_are_read(page):
-    """A random drawing of every digit, drawn with the mouse on the page's canvas (make bench draws
-    twenty this way and reports how many were read right)."""
-    rng = np.random.default_rng(7)
-    results = []
-    for digit in range(10):
-        strokes, _ = random_drawing(digit, rng)  # the page's brush is its default, 20 px
-        shown, ms = draw_and_read(page, strokes)
-        results.append((digit, shown, ms))
-        reset_canvas(page)
-    correct = sum(str(d) == s for d, s, _ in results)
-    print(f"\nread {correct}/10 correctly; mouse-up to prediction: median "
-          f"{statistics.median(ms for *_, ms in results):.0f} ms; wrong: "
-          f"{[(d, s) for d, s, _ in results if str(d) != s]}")
-    assert correct >= 9, results
-    assert no_exception(page)
 
 
 TABS = [("1 · The data", "Sample training digits"), ("2 · The network", "Compiling: how it learns"),
