@@ -121,7 +121,8 @@ def test_the_server_reports_a_bad_setting_in_its_log_when_it_starts(tmp_path):
         deadline = time.monotonic() + 60
         while "Server settings:" not in log.read_text() and time.monotonic() < deadline:
             time.sleep(0.2)
-        assert "Server settings: $MNIST_DRAW_TRAININGS must be a whole number of trainings, got 'abc'" in log.read_text()
+        assert ("Server settings: $MNIST_DRAW_TRAININGS must be a whole number of trainings, got 'abc'"
+                in log.read_text())
         with urllib.request.urlopen(url, timeout=10) as page:  # no page had been asked for until now
             assert page.status == 200
         assert proc.poll() is None
