@@ -96,10 +96,10 @@ def _checked_settings(values: tuple) -> str | None:
 
 
 def _import_the_rest() -> None:
-    """What the first page does without (the other tabs, Altair, scipy for reading a drawing), imported
-    while the person looks at it, so that their first stroke and first click on a tab do not wait for it."""
+    """What the first page does without (the other tabs, Altair), imported while the person looks at it, so
+    that their first click on a tab does not wait for it."""
     import importlib
-    for name in ("scipy.ndimage", "ui.data", "ui.network", "ui.training", "ui.failures", "ui.inside", "ui.teacher"):
+    for name in ("ui.data", "ui.network", "ui.training", "ui.failures", "ui.inside", "ui.teacher"):
         try:
             importlib.import_module(name)
         except Exception:  # imported again, and reported, where it is used
@@ -115,7 +115,7 @@ def warm_up() -> None:
     logged now, not at the first page) and what the first page needs made ready: the data and the shipped
     model, and modules its first run would import: pandas (and pyarrow), which Streamlit imports to look at
     the canvas's settings; the emoji table, for the page's icon; the sidebar and the Draw tab; and scipy.ndimage,
-    which reading the first drawing imports (its Prediction then came 337 ms after mouse-up, not 449)."""
+    which reading a drawing imports (a first drawing soon after the start then read in 337 ms, not 449)."""
     import importlib
     try:
         for name in ("pandas", "pyarrow", "streamlit.emojis", "scipy.ndimage", "ui.sidebar", "ui.draw"):
