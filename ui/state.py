@@ -73,8 +73,9 @@ def freeze_long_lived_objects() -> int:
 
 
 # Seconds after the settings are checked (at the server's start; in AppTest, at the first page) before this
-# machine's training workers start.
-WORKERS_AFTER = 3.0
+# machine's training workers start: not while the first page loads, which their TensorFlow import slowed (a
+# page opened at once was ready in 3.07-3.12 s with them at 3 s, 2.89-2.98 at 6 s; medians of 6 and 8 starts).
+WORKERS_AFTER = 6.0
 
 
 @st.cache_resource(show_spinner=False)
