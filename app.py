@@ -3,8 +3,8 @@
 This file is an st.App (Streamlit's ASGI entry point, which `streamlit run` finds here) rather than the
 page itself for its lifespan hook: at the server's start, before anyone connects, it checks the server's
 settings (a problem is in the log at once) and makes ready what the first page needs (ui.state.warm_up),
-in a thread, so that the server answers meanwhile. The first page in Chromium then showed ~0.35 s sooner
-(2.88 → 2.55 s, and 3.61 → 3.20 s on a slower hour).
+in a thread, so that the server answers meanwhile. The first page in Chromium then showed 0.35-0.55 s
+sooner (measured: the start-up note in benchmarks/speed.py).
 """
 
 from __future__ import annotations

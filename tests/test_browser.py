@@ -18,7 +18,6 @@ from benchmarks.browser import (
     no_exception,
     open_app,
     prediction,
-    reset_canvas,
     saved_count,
 )
 from benchmarks.synthetic import random_drawing

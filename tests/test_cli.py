@@ -127,6 +127,7 @@ def test_the_server_reports_a_bad_setting_in_its_log_when_it_starts(tmp_path):
             assert page.status == 200
         assert proc.poll() is None
 
+
 def test_the_drawn_digit_benchmark_prints_its_tables(capsys):
     code, out, err = run(capsys, "drawn", "--per-digit", "2", "--bench-seed", "3", entry=bench_main)
     assert code == 0, err
