@@ -296,10 +296,11 @@ NOTES = """Notes:
   settings, 0.42 s) and scipy.ndimage (reading a drawing imports it: a first drawing soon after the start
   read in 337 ms, not 449), loads MNIST's arrays and the shipped model's, and checks the settings; the
   page's workers start 6 s later (their TensorFlow import slowed a first page that overlapped it: by ~0.9 s
-  when they started with it, by ~0.15 s when they started 3 s after the server). The script's first run then takes ~0.25 s instead of ~0.95; the rest is Chromium rendering
-  the page (its Vega-Lite chart's library, 0.77 MB, among it: leaving the chart out until the first
-  drawing made the page ready 0.13 s sooner and that drawing 10 ms slower, not worth an empty space). The
-  tabs' modules are imported 6 s after the start or when their tab opens, Altair only with a chart.
+  when they started with it, by ~0.15 s when they started 3 s after the server). The script's first run
+  then takes ~0.25 s instead of ~0.95; the rest is Chromium rendering the page (its Vega-Lite chart's
+  library, 0.77 MB, among it: leaving the chart out until the first drawing made the page ready 0.13 s
+  sooner and that drawing 10 ms slower, not worth an empty space). The tabs' modules are imported 6 s
+  after the start or when their tab opens, Altair only with a chart.
   page.py served alone (as app.py was until 2026-12-03) against app.py, alternated in one run: median
   2.88 → 2.55 s, and 3.71 → 3.14 s on a slower hour (a bare page 1.49 and 1.79).
 - Drawing while the queue is full: the workers run at nice 10 as whole processes
