@@ -26,12 +26,14 @@ def measured_model(a):
 
 def cmd_handwriting(a) -> int:
     from .handwriting import print_benchmark
-    return print_benchmark(measured_model(a), per_style=a.per_style, part_name=a.writers)
+    return print_benchmark(measured_model(a), per_style=a.per_style, part_name=a.writers, sheet=a.sheet)
 
 
 def cmd_adaptation(a) -> int:
     from .adaptation import print_benchmark
-    return print_benchmark(measured_model(a), part_name=a.writers, **({} if a.least is None else {"least": a.least}))
+    settings = adapt_settings(a.settings)
+    return print_benchmark(measured_model(a), part_name=a.writers, **({} if a.least is None else {"least": a.least}),
+                           per_digit=a.per_digit, seed=a.pick_seed, **settings)
 
 
 def adapt_settings(text: str) -> dict:
@@ -86,6 +88,7 @@ def main(argv=None) -> int:
     h.add_argument("--per-style", type=int, default=100, help="drawings of each way of writing (default 100)")
     h.add_argument("--writers", choices=["test", "validation"], default="test",
                    help="whose handwriting: the test writers (report), or the validation writers (choose settings)")
+    h.add_argument("--sheet", help="also draw every misread drawing, by writer, into this PNG")
     h.set_defaults(func=cmd_handwriting)
     w = sub.add_parser("adaptation", help="learn one writer's handwriting from 10 drawings: before and after")
     model_args(w)
@@ -93,6 +96,11 @@ def main(argv=None) -> int:
                    help="whose handwriting: the test writers (report), or the validation writers (choose settings)")
     w.add_argument("--least", type=int, help="writers with at least this many of every digit (default 3; 2 gives the "
                                              "validation writers 11 people, not 5)")
+    w.add_argument("--settings", default="", help='adapt\'s settings, "name=value,..." as for folds (default: as '
+                                                  "shipped): to see what more force does, not to choose on test writers")
+    w.add_argument("--per-digit", type=int, default=1, help="learn from this many drawings of each digit (default 1, "
+                                                             "as the issue asks; more: what a person who saves more gets)")
+    w.add_argument("--pick-seed", type=int, default=0, help="which drawings to learn from (default 0)")
     w.set_defaults(func=cmd_adaptation)
     f = sub.add_parser("folds", help="choose the adaptation's settings on held-out folds of training writers "
                                      "(trains the shipped recipe once per fold, ~5 min each)")

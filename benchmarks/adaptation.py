@@ -34,9 +34,12 @@ def writers_to_adapt(part_name: str, least: int = LEAST, part=None) -> list[str]
 
 
 def adaptation_figures(model, part_name: str = "test", seed: int = 0, least: int = LEAST, part=None,
-                       **settings) -> dict:
+                       per_digit: int = 1, **settings) -> dict:
     """part_name's writers (or part's, so named), each adapted to with adapt's settings (steps, mine,
-    learning_rate: its own unless given)."""
+    learning_rate: its own unless given) on per_digit drawings of each digit (at most least: a digit of which a
+    writer has no more is then not read)."""
+    if not 1 <= per_digit <= least:
+        raise ValueError(f"--per-digit must be from 1 to {least}: the writers have at least {least} of every digit")
     part = part if part is not None else getattr(shipped_split(), part_name)
     s = reading_set(part_name, part)
     sample = np.arange(len(s.y)) % len(part)  # the pen digit each drawing is of
@@ -46,9 +49,11 @@ def adaptation_figures(model, part_name: str = "test", seed: int = 0, least: int
     rows, seconds = [], []
     for w in writers_to_adapt(part_name, least, part):
         mine = np.nonzero(part.writers == w)[0]
-        shown = [int(rng.choice(mine[part.labels[mine] == d])) for d in range(10)]  # one of each digit
+        # per_digit of each digit (one drawn as it always was, so that earlier figures reproduce)
+        shown = [int(i) for d in range(10) for i in (rng.choice(mine[part.labels[mine] == d], per_digit, replace=False)
+                                                     if per_digit > 1 else [rng.choice(mine[part.labels[mine] == d])])]
         first = np.array(shown)  # pen digit i's first page drawing is drawing i (sample above)
-        taught_right = {d: bool(read_right[i]) for d, i in enumerate(first)}
+        taught_right = {d: bool(read_right[first[s.y[first] == d]].all()) for d in range(10)}
         others = np.nonzero(np.isin(sample, mine) & ~np.isin(sample, shown))[0]
         start = time.perf_counter()
         adapted = adapt(model, s.x[first], s.y[first], seed=seed, **settings)
@@ -88,10 +93,13 @@ def epoch_seconds() -> float:
     return times[1] - times[0]
 
 
-def print_benchmark(model, part_name: str = "test", seed: int = 0, least: int = LEAST) -> int:
-    f = adaptation_figures(model, part_name, seed, least)
+def print_benchmark(model, part_name: str = "test", seed: int = 0, least: int = LEAST, per_digit: int = 1,
+                    **settings) -> int:
+    f = adaptation_figures(model, part_name, seed, least, per_digit=per_digit, **settings)
     print(f"Writer adaptation on the {part_name} writers with at least {least} of every digit ({len(f['rows'])}): "
-          "adapted on one page drawing of each digit, read on all the writer's other drawings")
+          f"adapted on {'one page drawing' if per_digit == 1 else f'{per_digit} page drawings'} of each digit, "
+          "read on all the writer's other drawings"
+          + (f"; adapt's settings {settings}" if settings else ""))
     print(f"{'writer':<28}{'drawings':>9}{'before':>9}{'after':>9}{'MNIST after':>13}")
     for r in f["rows"]:
         print(f"{r['writer']:<28}{r['drawings']:>9}{r['before']:>9.1%}{r['after']:>9.1%}{r['mnist_after']:>13.2%}")

@@ -7,13 +7,45 @@ import numpy as np
 
 from mnist_core.canvas import canvas_to_mnist
 from mnist_core.evaluate import measure
-from mnist_core.handwriting import COPIES, reading_figures
+from mnist_core.handwriting import COPIES, reading_figures, reading_set
 
 from .synthetic import STYLES, style_drawings
 
 
-def print_benchmark(model, per_style: int = 100, part_name: str = "test") -> int:
-    """The test (or validation) writers per digit, through the page's path; then each writing style."""
+def misread_by_writer(model, part_name: str = "test") -> dict[str, list[tuple[np.ndarray, int, str]]]:
+    """Each writer's drawings the page misreads, as (the 28x28 image the page gives the network, the right digit,
+    what the page showed: a digit, or "split" where it read more than one), writers with the most first."""
+    s = reading_set(part_name)
+    m = measure(model, s.x, s.y)
+    wrong = ~(m["correct"] & s.one)
+    found = {}
+    for i in np.nonzero(wrong)[0]:
+        shown = str(m["predicted"][i]) if s.one[i] else "split"
+        found.setdefault(str(s.writers[i]), []).append((s.x[i], int(s.y[i]), shown))
+    return dict(sorted(found.items(), key=lambda kv: (-len(kv[1]), kv[0])))
+
+
+def misread_sheet(misread: dict, path: str, per_row: int = 20, zoom: int = 2) -> None:
+    """A PNG of misread_by_writer's drawings: a row (or more) per writer, each drawing as the page gives it to the
+    network (before the model's own deskew), with "right>shown" under it."""
+    from PIL import Image, ImageDraw
+    cell, name_w = 28 * zoom + 6, 150
+    rows = [(w, items[k:k + per_row]) for w, items in misread.items() for k in range(0, len(items), per_row)]
+    sheet = Image.new("L", (name_w + per_row * cell, max(1, len(rows)) * (cell + 12)), 255)
+    pen = ImageDraw.Draw(sheet)
+    for r, (writer, items) in enumerate(rows):
+        y = r * (cell + 12)
+        pen.text((4, y + cell // 2 - 6), f"{writer} ({len(misread[writer])})", fill=0)
+        for c, (image, right, shown) in enumerate(items):
+            x = name_w + c * cell
+            sheet.paste(Image.fromarray(image).resize((28 * zoom, 28 * zoom), Image.NEAREST), (x + 3, y + 3))
+            pen.text((x + 6, y + cell - 1), f"{right}>{shown}", fill=0)
+    sheet.save(path)
+
+
+def print_benchmark(model, per_style: int = 100, part_name: str = "test", sheet: str | None = None) -> int:
+    """The test (or validation) writers per digit, through the page's path; who is misread; then each writing
+    style. sheet: also draw every misread drawing into this PNG."""
     f = reading_figures(model, part_name)
     print(f"{f['drawings']} drawings of {f['digits']} real pen-written digits by {f['writers']} {part_name} writers "
           f"(UNIPEN; {COPIES} each on the page's 560x280 canvas, brush 12-28 px, every colour convention), "
@@ -21,6 +53,13 @@ def print_benchmark(model, per_style: int = 100, part_name: str = "test") -> int
     print("  ".join(f"{d}: {a:.1%}" for d, a in enumerate(f["per_digit"])))
     print(f"all: {f['accuracy']:.1%} (95% interval over writers {f['interval'][0]:.1%}-{f['interval'][1]:.1%}); "
           f"kept as one digit: {f['one_digit']:.2%}")
+    misread = misread_by_writer(model, part_name)
+    errors = sum(len(v) for v in misread.values())
+    print(f"the {errors} misread drawings by writer (of {f['writers']}): "
+          + ", ".join(f"{w} {len(v)}" for w, v in misread.items()))
+    if sheet:
+        misread_sheet(misread, sheet)
+        print(f"each of them, as the page gives it to the network, in {sheet}")
     print(f"\n{per_style} drawings of each way of writing (templates, random slant, size and brush):")
     print(f"{'style':<20} {'read right':>10}   read as")
     for name in STYLES:

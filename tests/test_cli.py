@@ -165,9 +165,32 @@ def test_the_adaptation_is_chosen_on_training_writers_each_in_one_fold_that_its_
     ("steps=0", "steps >= 1"),
     ("learning_rate=-1e-3", "learning rate above 0"),
 ])
-def test_a_bad_adaptation_setting_is_one_clear_line_before_anything_trains(capsys, setting, words):
-    code, out, err = run(capsys, "folds", setting, entry=bench_main)
+@pytest.mark.parametrize("command", [["folds"], ["adaptation", "--settings"]])
+def test_a_bad_adaptation_setting_is_one_clear_line_before_anything_trains(capsys, setting, words, command):
+    code, out, err = run(capsys, *command, setting, entry=bench_main)
     assert code == 2 and words in err and "Traceback" not in err and out == ""
+
+
+def test_learning_from_more_drawings_than_a_writer_has_of_a_digit_is_one_clear_line(capsys):
+    code, out, err = run(capsys, "adaptation", "--per-digit", "4", entry=bench_main)
+    assert code == 2 and "--per-digit must be from 1 to 3" in err and "Traceback" not in err and out == ""
+
+
+def test_the_misread_sheet_shows_each_misread_test_drawing_under_its_writer(tmp_path):
+    """benchmarks handwriting --sheet: as many misread drawings as the test writers' figure implies, each writer's
+    in a row of the picture."""
+    from PIL import Image
+
+    from benchmarks.handwriting import misread_by_writer, misread_sheet
+    from mnist_core import default_model
+    from mnist_core.handwriting import reading_figures
+    model = default_model().model
+    f, misread = reading_figures(model), misread_by_writer(model)
+    assert sum(map(len, misread.values())) == round((1 - f["accuracy"]) * f["drawings"]) > 0
+    counts = [len(v) for v in misread.values()]
+    assert counts == sorted(counts, reverse=True) and all(0 <= right <= 9 for v in misread.values() for _, right, _ in v)
+    misread_sheet(misread, tmp_path / "sheet.png", per_row=40)
+    assert Image.open(tmp_path / "sheet.png").height == len(misread) * (28 * 2 + 6 + 12)
 
 
 @pytest.mark.slow
