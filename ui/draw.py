@@ -155,7 +155,8 @@ def learn_my_handwriting(result, dx, dy):
     if a.button("Learn my handwriting", type="primary", disabled=not two_digits,
                 help="Fine-tunes a copy of the model in use on your saved drawings (about a second), mixed with "
                      "MNIST so it forgets nothing, and makes it your model: nobody else's page changes. It learns "
-                     "most from drawings it misread, saved with their right labels. "
+                     "most from drawings it misread, saved with their right labels, and from two or three of each "
+                     "digit rather than one. "
                      + ("" if two_digits else "Save drawings of at least two different digits first.")):
         try:
             adapted = dataclasses.replace(config.base, adapted_to=my_drawings().fingerprint())
