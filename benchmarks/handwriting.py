@@ -7,26 +7,13 @@ import numpy as np
 
 from mnist_core.canvas import canvas_to_mnist
 from mnist_core.evaluate import measure
-from mnist_core.handwriting import COPIES, reading_figures, reading_set
+from mnist_core.handwriting import COPIES, misread_by_writer, reading_figures
 
 from .synthetic import STYLES, style_drawings
 
 
-def misread_by_writer(model, part_name: str = "test") -> dict[str, list[tuple[np.ndarray, int, str]]]:
-    """Each writer's drawings the page misreads, as (the 28x28 image the page gives the network, the right digit,
-    what the page showed: a digit, or "split" where it read more than one), writers with the most first."""
-    s = reading_set(part_name)
-    m = measure(model, s.x, s.y)
-    wrong = ~(m["correct"] & s.one)
-    found = {}
-    for i in np.nonzero(wrong)[0]:
-        shown = str(m["predicted"][i]) if s.one[i] else "split"
-        found.setdefault(str(s.writers[i]), []).append((s.x[i], int(s.y[i]), shown))
-    return dict(sorted(found.items(), key=lambda kv: (-len(kv[1]), kv[0])))
-
-
 def misread_sheet(misread: dict, path: str, per_row: int = 20, zoom: int = 2) -> None:
-    """A PNG of misread_by_writer's drawings: a row (or more) per writer, each drawing as the page gives it to the
+    """A PNG of misread_by_writer's drawings (its "by_writer"): a row (or more) per writer, each drawing as the page gives it to the
     network (before the model's own deskew), with "right>shown" under it."""
     from PIL import Image, ImageDraw
     cell, name_w = 28 * zoom + 6, 150
@@ -35,7 +22,8 @@ def misread_sheet(misread: dict, path: str, per_row: int = 20, zoom: int = 2) ->
     pen = ImageDraw.Draw(sheet)
     for r, (writer, items) in enumerate(rows):
         y = r * (cell + 12)
-        pen.text((4, y + cell // 2 - 6), f"{writer} ({len(misread[writer])})", fill=0)
+        number = list(misread).index(writer) + 1  # "set/writer": the sheet names the set, not the person
+        pen.text((4, y + cell // 2 - 6), f"writer {number} ({writer.split('/')[0]}): {len(misread[writer])}", fill=0)
         for c, (image, right, shown) in enumerate(items):
             x = name_w + c * cell
             sheet.paste(Image.fromarray(image).resize((28 * zoom, 28 * zoom), Image.NEAREST), (x + 3, y + 3))
@@ -53,7 +41,7 @@ def print_benchmark(model, per_style: int = 100, part_name: str = "test", sheet:
     print("  ".join(f"{d}: {a:.1%}" for d, a in enumerate(f["per_digit"])))
     print(f"all: {f['accuracy']:.1%} (95% interval over writers {f['interval'][0]:.1%}-{f['interval'][1]:.1%}); "
           f"kept as one digit: {f['one_digit']:.2%}")
-    misread = misread_by_writer(model, part_name)
+    misread = misread_by_writer(model, part_name)["by_writer"]
     errors = sum(len(v) for v in misread.values())
     print(f"the {errors} misread drawings by writer (of {f['writers']}): "
           + ", ".join(f"{w} {len(v)}" for w, v in misread.items()))

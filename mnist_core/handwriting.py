@@ -302,9 +302,7 @@ def reading_figures(model, part_name: str = "test", part: PenDigits | None = Non
     into several digits counts as wrong), per digit, a 95% interval from a bootstrap over writers (the
     writer is the unit: one person's digits are alike), kept as one digit, and how many. part: other
     writers than the split's, so named (see reading_set)."""
-    from .evaluate import measure
-    s = reading_set(part_name, part)
-    right = measure(model, s.x, s.y)["correct"] & s.one
+    s, _, right = _read(model, part_name, part)
     names, who = np.unique(s.writers, return_inverse=True)
     per_writer = np.bincount(who, right, len(names)), np.bincount(who, minlength=len(names))
     rng = np.random.default_rng(0)
@@ -316,6 +314,28 @@ def reading_figures(model, part_name: str = "test", part: PenDigits | None = Non
             "per_digit": [round(a, 4) for a in per_digit], "one_digit": round(float(s.one.mean()), 4),
             "drawings": int(len(s.y)), "digits": int(len(s.y) // COPIES), "writers": int(len(names)),
             "part": part_name}
+
+
+def _read(model, part_name: str, part: PenDigits | None = None) -> tuple[ReadingSet, dict, np.ndarray]:
+    """part's reading set, model's measure of it, and (n,) whether the page read each drawing right (one digit,
+    the right one)."""
+    from .evaluate import measure
+    s = reading_set(part_name, part)
+    m = measure(model, s.x, s.y)
+    return s, m, m["correct"] & s.one
+
+
+def misread_by_writer(model, part_name: str = "test") -> dict:
+    """Whose drawings the page misreads: {"drawings": how many were read, "writers": by how many people,
+    "by_writer": {writer: [(the 28x28 image the page gives the network, the right digit, what the page showed:
+    a digit, or "split" where it read more than one)]}}, writers with the most first."""
+    s, m, right = _read(model, part_name)
+    found = {}
+    for i in np.nonzero(~right)[0]:
+        found.setdefault(str(s.writers[i]), []).append(
+            (s.x[i], int(s.y[i]), str(m["predicted"][i]) if s.one[i] else "split"))
+    return {"drawings": int(len(s.y)), "writers": int(len(np.unique(s.writers))),
+            "by_writer": dict(sorted(found.items(), key=lambda kv: (-len(kv[1]), kv[0])))}
 
 
 def real_handwriting_figures(model) -> dict:

@@ -91,6 +91,11 @@ def test_first_visit_shows_everything_with_the_shipped_model(at):
     assert any(b.proto.label == "Download this model (.zip)" for b in at.get("download_button"))
     open_tab(at, "4 · Where it fails")
     assert any("test digits misread" in h.value for h in at.subheader)
+    wrong = round((1 - hw["accuracy"]) * hw["drawings"])  # the Draw tab's figure; these drawings are its errors
+    assert f"Real handwriting: {wrong} of {hw['drawings']:,} drawings by the {hw['writers']} test writers misread" in \
+        [h.value for h in at.subheader]
+    shown = [i.caption for img in at.get("image") for i in img.proto.imgs]
+    assert sum(" read as " in c for c in shown) >= min(wrong, 12)
 
 
 @pytest.mark.parametrize("digit", [0, 3, 7])

@@ -61,10 +61,13 @@ def test_where_it_fails_shows_the_confusion_matrix_and_the_mistakes(page):
     page.get_by_text(" read as ").nth(9).wait_for()  # the gallery of misread digits
     choose(page, "Filter: true digit", "4")
     deadline = time.monotonic() + 30  # the rerun that filters takes longer than 1.5 s on a busy machine
-    while not ((captions := page.get_by_text(" read as ").all_inner_texts())
-               and all(c.startswith("4 read as") for c in captions)) and time.monotonic() < deadline:
+    while True:  # MNIST's misread digits say how sure the network was; the real handwriting below does not filter
+        captions = [c for c in page.get_by_text(" read as ").all_inner_texts() if c.endswith("%)")]
+        if (captions and all(c.startswith("4 read as") for c in captions)) or time.monotonic() > deadline:
+            break
         page.wait_for_timeout(300)
     assert captions and all(c.startswith("4 read as") for c in captions), captions
+    assert page.get_by_text("test writers misread").count() == 1 and page.get_by_text("Writer 1").count() == 1
     assert no_exception(page)
 
 

@@ -7,7 +7,7 @@ import shutil
 import numpy as np
 import pytest
 
-from mnist_core import DataError, canvas_to_mnist, handwriting
+from mnist_core import DataError, canvas_to_mnist, default_model, handwriting
 from mnist_core.augment import is_bare_one, with_slash, with_up_stroke, writing_conventions
 from mnist_core.handwriting import (
     FILE,
@@ -17,6 +17,8 @@ from mnist_core.handwriting import (
     PenDigits,
     draw_on_canvas,
     load_handwriting,
+    misread_by_writer,
+    reading_figures,
     validation_writers,
     writer_split,
 )
@@ -215,3 +217,17 @@ def test_training_adds_drawn_real_handwriting_to_every_epoch(mnist):
     for xe, ye in epochs:
         assert xe.shape == (1100, 28, 28) and ye.shape == (1100,)
         assert np.array_equal(xe[:1000], x[:1000]) and (xe[1000:] == 7).all() and (ye[1000:] == 3).all()
+
+
+def test_the_misread_drawings_are_the_figures_errors_by_writer():
+    """What the page's Where it fails tab and `benchmarks handwriting` show: every drawing the test writers' figure
+    counts wrong, under its writer, the writers with most first."""
+    model = default_model().model
+    f, misread = reading_figures(model), misread_by_writer(model)
+    assert (misread["drawings"], misread["writers"]) == (f["drawings"], f["writers"])
+    by_writer = misread["by_writer"]
+    assert sum(map(len, by_writer.values())) == round((1 - f["accuracy"]) * f["drawings"]) > 0
+    assert [len(v) for v in by_writer.values()] == sorted(map(len, by_writer.values()), reverse=True)
+    assert set(by_writer) <= set(handwriting.shipped_split().test.writers.tolist())
+    for image, right, shown in (d for v in by_writer.values() for d in v):
+        assert image.shape == (28, 28) and image.dtype == np.uint8 and shown != str(right)

@@ -1,4 +1,5 @@
-"""Where it fails: the confusion matrix, accuracy per digit and the misread test digits."""
+"""Where it fails: the confusion matrix, accuracy per digit, the misread test digits, and whose real handwriting
+it misreads."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import streamlit as st
 from mnist_core import views
 from mnist_core.evaluate import confusion_rows
 
-from .state import data, model_key, test_set_report
+from .state import data, handwriting_mistakes, model_key, test_set_report
 
 
 def failures_tab(result):
@@ -47,3 +48,35 @@ def failures_tab(result):
     for i, m in enumerate(shown[:30]):
         cols[i % 10].image(views.pixel_view(x_test[m["index"]], 3),
                            caption=f"{m['true']} read as {m['predicted']} ({m['confidence']:.0%})")
+
+    real_handwriting(result)
+
+
+WRITERS_SHOWN, EACH_SHOWN = 8, 10  # the writers with most mistakes, and that many of each one's
+
+
+def real_handwriting(result):
+    """The test writers' drawings the model misreads, by writer: the mistakes are people's ways of writing."""
+    report = handwriting_mistakes(model_key(result), result.model)
+    by_writer = report["by_writer"]
+    wrong = sum(len(v) for v in by_writer.values())
+    st.subheader(f"Real handwriting: {wrong} of {report['drawings']:,} drawings by the {report['writers']} test "
+                 "writers misread")
+    about = ("The people whose pen-written digits never trained a model and chose no setting (see *The data*), "
+             "drawn on this page's canvas and read the way it reads yours.")
+    if not by_writer:
+        st.caption(f"{about} This model reads every one of them right.")
+        return
+    top = list(by_writer.items())[:WRITERS_SHOWN]
+    st.caption(f"{about} {len(by_writer)} of the {report['writers']} people make these mistakes, and the "
+               f"{min(3, len(top))} with the most make {sum(len(v) for _, v in top[:3])}. Where one person's mistakes "
+               "repeat, it is their way of writing a digit: *Learn my handwriting* (under *Draw a digit*) is for that.")
+    for k, (writer, drawings) in enumerate(top, 1):  # "set/writer": the page names the set, not the person
+        more = f" (the first {EACH_SHOWN} shown)" if len(drawings) > EACH_SHOWN else ""
+        st.markdown(f"**Writer {k}** (UNIPEN set {writer.split('/')[0]}): {len(drawings)} misread{more}")
+        cols = st.columns(EACH_SHOWN)
+        for col, (image, right, shown) in zip(cols, drawings):
+            col.image(views.pixel_view(image, 2),
+                      caption=f"{right} read as {shown}" if shown != "split" else f"{right} read as several digits")
+    if len(by_writer) > WRITERS_SHOWN:
+        st.caption(f"And {len(by_writer) - WRITERS_SHOWN} more people, with fewer mistakes each.")

@@ -13,7 +13,7 @@ from mnist_core import TrainConfig, default_model, load_mnist
 from mnist_core import views
 from mnist_core.cache import cache_key, is_cached, load_cached
 from mnist_core.evaluate import confusion
-from mnist_core.handwriting import load_handwriting
+from mnist_core.handwriting import load_handwriting, misread_by_writer
 from mnist_core.jobs import BROKER_ENV, LIMIT_ENV, get_job, settings_problem, start_local_workers
 from mnist_core.user_drawings import DrawingsError
 
@@ -55,6 +55,12 @@ def test_set_report(key: str, _model):
     """Confusion matrix and mistakes on the MNIST test set; cached per model (by its cache key)."""
     _, (x_test, y_test) = data()
     return confusion(_model, x_test, y_test)
+
+
+@st.cache_data(show_spinner="Reading the test writers' drawings…", max_entries=8)
+def handwriting_mistakes(key: str, _model):
+    """Whose real handwriting the model misreads (handwriting.misread_by_writer); cached per model, as above."""
+    return misread_by_writer(_model)
 
 
 @st.cache_resource(show_spinner=False)
