@@ -154,6 +154,15 @@ def drawings_summary(model, x: np.ndarray, y: np.ndarray) -> dict:
             "predicted": m["predicted"]}
 
 
+def learning_advice(y: np.ndarray) -> str:
+    """What to save for "Learn my handwriting", given the labels y ((n,) digits) saved so far: two or three of
+    each digit teach it more than one (`python -m benchmarks adaptation --per-digit`; the model card)."""
+    few = [str(d) for d, n in enumerate(np.bincount(y, minlength=10)) if n < 2]
+    advice = ("*Learn my handwriting* learns most from drawings the page misread, saved with their right labels, "
+              "and from two or three of each digit rather than one.")
+    return f"{advice} Fewer than two saved so far: {', '.join(few)}." if few else advice
+
+
 def real_handwriting_line(extra: dict) -> str | None:
     """The model's accuracy on the test writers, read as the page reads a drawing, in words with its
     uncertainty; None if it was never measured so."""

@@ -1,8 +1,10 @@
 """What the page says about a model matches that model (views: plain data, no browser)."""
 
+import numpy as np
 import pytest
 
 from mnist_core import TrainConfig
+from mnist_core import views
 from mnist_core.views import no_gap_reason
 
 
@@ -71,3 +73,12 @@ def test_the_class_table_is_best_first_with_how_many_people_ran_each():
     rows = class_rows(runs, {"3": 2}, lambda c: str(c.epochs))
     assert [(r["run"], r["people"]) for r in rows] == [("3 epochs", 2), ("1 epoch", 0)]
     assert rows[0]["gap"] == pytest.approx(0.015)
+
+
+@pytest.mark.parametrize("labels, says", [
+    ([3, 7], "Fewer than two saved so far: 0, 1, 2, 3, 4, 5, 6, 7, 8, 9."),
+    ([0, 0, 1, 1, 1, 2, 2] + [d for d in range(3, 10) for _ in range(2)], "two or three of each digit rather than one."),
+    ([d for d in range(10) for _ in range(2)][:-1], "Fewer than two saved so far: 9."),
+])
+def test_the_advice_names_the_digits_with_fewer_than_two_drawings(labels, says):
+    assert views.learning_advice(np.array(labels)).endswith(says)

@@ -151,12 +151,11 @@ def learn_my_handwriting(result, dx, dy):
         st.caption("It learned from those drawings, so they flatter it: only drawings saved since measure it "
                    f"fairly ({report['since']} so far). Save more and press the button again to learn from them too.")
     two_digits = len(set(dy.tolist())) >= 2
+    st.caption(views.learning_advice(dy))
     a, b = st.columns([1, 1])
     if a.button("Learn my handwriting", type="primary", disabled=not two_digits,
                 help="Fine-tunes a copy of the model in use on your saved drawings (about a second), mixed with "
-                     "MNIST so it forgets nothing, and makes it your model: nobody else's page changes. It learns "
-                     "most from drawings it misread, saved with their right labels, and from two or three of each "
-                     "digit rather than one. "
+                     "MNIST so it forgets nothing, and makes it your model: nobody else's page changes. "
                      + ("" if two_digits else "Save drawings of at least two different digits first.")):
         try:
             adapted = dataclasses.replace(config.base, adapted_to=my_drawings().fingerprint())
