@@ -7,6 +7,10 @@ import sys
 
 from mnist_core.__main__ import model_args, model_from, run
 
+PICKS = ["random", "misread"]
+PICK_HELP = ("which drawings of each digit to learn from: picked at random (default), or, as the page advises, a "
+             "writer's drawings of that digit that the model misread, where there are any")
+
 
 def cmd_drawn(a) -> int:
     from .synthetic import print_benchmark
@@ -33,14 +37,14 @@ def cmd_adaptation(a) -> int:
     from .adaptation import print_benchmark
     settings = adapt_settings(a.settings)
     return print_benchmark(measured_model(a), part_name=a.writers, **({} if a.least is None else {"least": a.least}),
-                           per_digit=a.per_digit, seed=a.pick_seed, **settings)
+                           per_digit=a.per_digit, seed=a.pick_seed, pick=a.pick, **settings)
 
 
 def adapt_settings(text: str) -> dict:
     """"mine=64,learning_rate=1e-3" -> adapt's keyword arguments ("" is as shipped; distill=0 learns MNIST's part
     by its labels)."""
     from mnist_core.adapt import LEARNING_RATE, MINE, STEPS, check_settings
-    kinds = {"steps": int, "mine": int, "learning_rate": float, "distill": lambda v: bool(int(v))}
+    kinds = {"steps": int, "mine": int, "learning_rate": float, "distill": lambda v: bool(int(v)), "spread": float}
     settings = {}
     for item in filter(None, text.split(",")):
         name, _, value = (part.strip() for part in item.partition("="))
@@ -57,7 +61,7 @@ def adapt_settings(text: str) -> dict:
 
 def cmd_folds(a) -> int:
     from .folds import print_benchmark
-    return print_benchmark([adapt_settings(t) for t in a.settings], [int(s) for s in a.seeds.split(",")])
+    return print_benchmark([adapt_settings(t) for t in a.settings], [int(s) for s in a.seeds.split(",")], pick=a.pick)
 
 
 def cmd_learn(a) -> int:
@@ -101,12 +105,14 @@ def main(argv=None) -> int:
     w.add_argument("--per-digit", type=int, default=1, help="learn from this many drawings of each digit (default 1, "
                                                              "as the issue asks; more: what a person who saves more gets)")
     w.add_argument("--pick-seed", type=int, default=0, help="which drawings to learn from (default 0)")
+    w.add_argument("--pick", choices=PICKS, default="random", help=PICK_HELP)
     w.set_defaults(func=cmd_adaptation)
     f = sub.add_parser("folds", help="choose the adaptation's settings on held-out folds of training writers "
                                      "(trains the shipped recipe once per fold, ~5 min each)")
     f.add_argument("settings", nargs="*", default=["", "mine=64", "mine=96,learning_rate=1e-3", "steps=240"],
                    help='adapt\'s settings to compare, each "name=value,..." ("" as shipped)')
     f.add_argument("--seeds", default="0,1,2,3", help="which drawing of each digit to adapt on (default 0,1,2,3)")
+    f.add_argument("--pick", choices=PICKS, default="random", help=PICK_HELP)
     f.set_defaults(func=cmd_folds)
     e = sub.add_parser("learn", help="Learn my handwriting in Chromium: seconds from the click to its report")
     e.add_argument("--fresh", action="store_true", help="start from an empty cache, as a new install does")

@@ -34,10 +34,11 @@ def writers_to_adapt(part_name: str, least: int = LEAST, part=None) -> list[str]
 
 
 def adaptation_figures(model, part_name: str = "test", seed: int = 0, least: int = LEAST, part=None,
-                       per_digit: int = 1, **settings) -> dict:
+                       per_digit: int = 1, pick: str = "random", **settings) -> dict:
     """part_name's writers (or part's, so named), each adapted to with adapt's settings (steps, mine,
     learning_rate: its own unless given) on per_digit drawings of each digit (at most least: a digit of which a
-    writer has no more is then not read)."""
+    writer has no more is then not read), picked at random, or with pick="misread" among those the model misreads
+    where a digit has enough of them (the drawings the page advises a person to save)."""
     if not 1 <= per_digit <= least:
         raise ValueError(f"--per-digit must be from 1 to {least}: the writers have at least {least} of every digit")
     part = part if part is not None else getattr(shipped_split(), part_name)
@@ -50,8 +51,11 @@ def adaptation_figures(model, part_name: str = "test", seed: int = 0, least: int
     for w in writers_to_adapt(part_name, least, part):
         mine = np.nonzero(part.writers == w)[0]
         # per_digit of each digit (one drawn as it always was, so that earlier figures reproduce)
-        shown = [int(i) for d in range(10) for i in (rng.choice(mine[part.labels[mine] == d], per_digit, replace=False)
-                                                     if per_digit > 1 else [rng.choice(mine[part.labels[mine] == d])])]
+        pool = {d: mine[part.labels[mine] == d] for d in range(10)}
+        if pick == "misread":  # as the page advises: the drawings of a digit it misread, where there are any
+            pool = {d: p[~read_right[p]] if (~read_right[p]).sum() >= per_digit else p for d, p in pool.items()}
+        shown = [int(i) for d in range(10) for i in (rng.choice(pool[d], per_digit, replace=False)
+                                                     if per_digit > 1 else [rng.choice(pool[d])])]
         first = np.array(shown)  # pen digit i's first page drawing is drawing i (sample above)
         taught_right = {d: bool(read_right[first[s.y[first] == d]].all()) for d in range(10)}
         others = np.nonzero(np.isin(sample, mine) & ~np.isin(sample, shown))[0]
@@ -94,11 +98,12 @@ def epoch_seconds() -> float:
 
 
 def print_benchmark(model, part_name: str = "test", seed: int = 0, least: int = LEAST, per_digit: int = 1,
-                    **settings) -> int:
-    f = adaptation_figures(model, part_name, seed, least, per_digit=per_digit, **settings)
+                    pick: str = "random", **settings) -> int:
+    f = adaptation_figures(model, part_name, seed, least, per_digit=per_digit, pick=pick, **settings)
     print(f"Writer adaptation on the {part_name} writers with at least {least} of every digit ({len(f['rows'])}): "
-          f"adapted on {'one page drawing' if per_digit == 1 else f'{per_digit} page drawings'} of each digit, "
-          "read on all the writer's other drawings"
+          f"adapted on {'one page drawing' if per_digit == 1 else f'{per_digit} page drawings'} of each digit"
+          f"{' (of those misread, where there are any)' if pick == 'misread' else ''}, read on all the writer's other "
+          "drawings"
           + (f"; adapt's settings {settings}" if settings else ""))
     print(f"{'writer':<28}{'drawings':>9}{'before':>9}{'after':>9}{'MNIST after':>13}")
     for r in f["rows"]:

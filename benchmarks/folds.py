@@ -73,9 +73,10 @@ def misread_and_read(model, n: int = 6):
     return np.stack(x), np.array(y), np.array(ok)
 
 
-def print_benchmark(settings: list[dict], seeds: list[int]) -> int:
-    """Each of settings (adapt's keyword arguments; {} is as shipped) on every fold, over seeds; and
-    how much of MNIST the shipped model keeps when it learns misread_and_read's hard set."""
+def print_benchmark(settings: list[dict], seeds: list[int], pick: str = "random") -> int:
+    """Each of settings (adapt's keyword arguments; {} is as shipped) on every fold, over seeds, learning from
+    drawings picked as pick says (see adaptation_figures); and how much of MNIST the shipped model keeps
+    when it learns misread_and_read's hard set."""
     from mnist_core import default_model, load_mnist
     from mnist_core.adapt import adapt
     from mnist_core.evaluate import measure
@@ -89,9 +90,10 @@ def print_benchmark(settings: list[dict], seeds: list[int]) -> int:
               f"{reading_figures(model, f'fold{k}', part)['accuracy']:.2%}, the validation writers "
               f"{reading_figures(model, 'validation')['accuracy']:.2%} (neither trained it)")
         for i, s in enumerate(settings):
-            rows[i] += [adaptation_figures(model, f"fold{k}", seed, part=part, **s) for seed in seeds]
+            rows[i] += [adaptation_figures(model, f"fold{k}", seed, part=part, pick=pick, **s) for seed in seeds]
     print(f"\nAdaptation settings on {FOLDS} folds of training writers, each read by the shipped recipe trained "
-          f"without them; seeds {seeds}; mean per writer")
+          f"without them; seeds {seeds}; drawings to learn from picked {'at random' if pick == 'random' else 'among those misread'}; "
+          "mean per writer")
     shipped = default_model().model
     hard_x, hard_y, _ = misread_and_read(shipped)
     _, (x_test, y_test) = load_mnist()

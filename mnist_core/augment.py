@@ -17,14 +17,16 @@ CENTRE = 13.5  # pixel centre of a 28x28 image
 ELASTIC_PIXELS = 1.0  # typical elastic displacement, in pixels
 
 
-def random_affines(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """(n, 2, 2) inverse linear maps and (n, 2) offsets: output (y, x) -> input (y, x)."""
-    angle = np.deg2rad(rng.uniform(-15, 15, n))
-    shear = rng.uniform(-0.3, 0.3, n)
-    scale = rng.uniform(0.85, 1.15, n)
-    aspect = np.exp(rng.uniform(-0.15, 0.15, n))
+def random_affines(n: int, rng: np.random.Generator, spread=1.0) -> tuple[np.ndarray, np.ndarray]:
+    """(n, 2, 2) inverse linear maps and (n, 2) offsets: output (y, x) -> input (y, x). spread (a number, or
+    (n,): one per image) scales every range."""
+    spread = np.broadcast_to(np.asarray(spread, float), (n,))
+    angle = np.deg2rad(rng.uniform(-15, 15, n) * spread)
+    shear = rng.uniform(-0.3, 0.3, n) * spread
+    scale = 1 + rng.uniform(-0.15, 0.15, n) * spread
+    aspect = np.exp(rng.uniform(-0.15, 0.15, n) * spread)
     sx, sy = scale * aspect, scale / aspect
-    shift = rng.uniform(-1.5, 1.5, (n, 2))
+    shift = rng.uniform(-1.5, 1.5, (n, 2)) * spread[:, None]
     # Forward map in (x, y): A = R(angle) @ Shear @ diag(sx, sy).
     c, s = np.cos(angle), np.sin(angle)
     a = np.empty((n, 2, 2))
@@ -36,11 +38,12 @@ def random_affines(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.nda
     return inv.astype("float32"), offset.astype("float32")
 
 
-def elastic_fields(n: int, rng: np.random.Generator) -> np.ndarray:
+def elastic_fields(n: int, rng: np.random.Generator, spread=1.0) -> np.ndarray:
     """(n, 4, 4, 2) coarse random displacements (dy, dx) in pixels; _warp interpolates them
     smoothly over the 28x28 image: the same kind of field as Simard's Gaussian-smoothed noise, at a
-    fraction of the cost."""
-    return rng.normal(0, ELASTIC_PIXELS, (n, 4, 4, 2)).astype("float32")
+    fraction of the cost. spread as for random_affines."""
+    spread = np.broadcast_to(np.asarray(spread, float), (n,))[:, None, None, None]
+    return (rng.normal(0, ELASTIC_PIXELS, (n, 4, 4, 2)) * spread).astype("float32")
 
 
 @functools.cache
@@ -96,9 +99,10 @@ _compiled = {}
 
 
 def augment_batch(images: np.ndarray, rng: np.random.Generator, chunk: int = 1000,
-                  in_place: bool = False) -> np.ndarray:
+                  in_place: bool = False, spread=1.0) -> np.ndarray:
     """(n, 28, 28) uint8 -> (n, 28, 28) uint8: warped, elastically distorted, re-stroked; with in_place, written
-    over images (an epoch's own copy: 47 MB less at once for MNIST's training set) and returned.
+    over images (an epoch's own copy: 47 MB less at once for MNIST's training set) and returned. spread (a
+    number, or (n,): one per image) scales the warps' ranges: adapt distorts a person's few drawings further.
 
     The random draws are numpy's (so a seed gives the same images); the maths is two XLA-compiled
     calls per chunk (chunks bound the memory: a chunk of 1,000 peaks ~40 MiB lower than 2,500, as fast):
@@ -109,11 +113,12 @@ def augment_batch(images: np.ndarray, rng: np.random.Generator, chunk: int = 100
         _upsample()  # eagerly, once: inside the compiled functions it is a constant
         _compiled.update(warp=tf.function(_warp, jit_compile=True), restroke=tf.function(_restroke, jit_compile=True))
     out = images if in_place else np.empty_like(images)
+    spread = np.broadcast_to(np.asarray(spread, float), (len(images),))
     for start in range(0, len(images), chunk):
         part = images[start: start + chunk]
         n = len(part)
-        inv, offset = random_affines(n, rng)
-        coarse = elastic_fields(n, rng)
+        inv, offset = random_affines(n, rng, spread[start: start + n])
+        coarse = elastic_fields(n, rng, spread[start: start + n])
         mix = rng.uniform(-0.7, 1.0, n).astype("float32")
         if n < chunk:  # a short chunk padded to the chunk's shape: one compiled program for every size (each new
             # shape is compiled afresh and keeps memory in the process for good)

@@ -40,8 +40,9 @@ def cache_key(config: TrainConfig) -> str:
              f"{augment.AS_DRAWN_VERSION}/{handwriting.RENDER_VERSION}/{handwriting.HANDWRITING_COPIES}",
              importlib.metadata.version("keras"), str(FORMAT)]
     if config.adapted_to:  # the shipped model may be the base: a new one is another adapted model
-        from .adapt import BATCH, DISTILL, LEARNING_RATE, MINE, STEPS
-        parts += [(DEFAULT_MODEL_DIR / "model.json").read_text(), f"{STEPS}/{BATCH}/{MINE}/{LEARNING_RATE}/{DISTILL}"]
+        from .adapt import BATCH, DISTILL, LEARNING_RATE, MINE, SPREAD, STEPS
+        parts += [(DEFAULT_MODEL_DIR / "model.json").read_text(),
+                  f"{STEPS}/{BATCH}/{MINE}/{LEARNING_RATE}/{DISTILL}" + ("" if SPREAD == 0 else f"/{SPREAD}")]
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:20]
 
 

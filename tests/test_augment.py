@@ -21,6 +21,29 @@ def test_augmented_digits_stay_readable_and_vary(mnist, one_epoch):
     assert (predict_proba(default_model().model, a).argmax(1) == y[:2000]).mean() > 0.9
 
 
+def test_spread_widens_every_distortion_and_zero_leaves_the_digit_where_it_was(mnist):
+    """adapt distorts a person's few drawings further than training distorts MNIST (adapt.SPREAD): spread scales
+    the affine maps' and elastic fields' ranges; 0 keeps only the re-stroking."""
+    from mnist_core.augment import elastic_fields, random_affines
+    inv, offset = random_affines(500, np.random.default_rng(0), spread=0)
+    assert np.allclose(inv, np.eye(2)) and np.allclose(offset, 0) and not elastic_fields(5, np.random.default_rng(0), 0).any()
+    (x, _), _ = mnist
+    x = x[:500]
+
+    def moved(spread):  # (500,) how far each digit's ink centre moves, px
+        a = augment_batch(x, np.random.default_rng(0), spread=spread).astype(float)
+        grid = np.arange(28)
+
+        def centre(imgs):
+            mass = imgs.sum(axis=(1, 2))
+            return np.stack([(imgs.sum(2) * grid).sum(1) / mass, (imgs.sum(1) * grid).sum(1) / mass], 1)
+        return np.linalg.norm(centre(a) - centre(x.astype(float)), axis=1)
+    none, one, more = moved(0), moved(1), moved(1.75)
+    assert none.mean() < 0.3 < one.mean() < more.mean()  # re-stroking alone keeps the centre; shifts move it
+    each = moved(np.repeat([0, 1.75], 250))  # a spread per image (adapt gives a digit saved once more room): the
+    assert np.allclose(each[:250], none[:250], atol=1e-3) and np.allclose(each[250:], more[250:], atol=1e-3)  # same draws
+
+
 def test_digits_as_the_canvas_would_deliver_them(mnist, monkeypatch):
     from mnist_core import default_model
     from mnist_core.augment import as_drawn, as_drawn_cached

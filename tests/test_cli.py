@@ -158,12 +158,13 @@ def test_the_adaptation_is_chosen_on_training_writers_each_in_one_fold_that_its_
 
 
 @pytest.mark.parametrize("setting, words", [
-    ("mine=64,rate=0.1", "'rate=0.1': the adaptation's settings are steps, mine, learning_rate, distill"),
+    ("mine=64,rate=0.1", "'rate=0.1': the adaptation's settings are steps, mine, learning_rate, distill, spread"),
     ("mine=lots", "'mine=lots': mine takes a number"),
     ("distill=yes", "'distill=yes': distill takes a number"),
     ("mine=128", "mine from 1 to 127"),  # no MNIST left in a batch: it would forget everything
     ("steps=0", "steps >= 1"),
     ("learning_rate=-1e-3", "learning rate above 0"),
+    ("spread=3", "a spread from 0 to 2"),
 ])
 @pytest.mark.parametrize("command", [["folds"], ["adaptation", "--settings"]])
 def test_a_bad_adaptation_setting_is_one_clear_line_before_anything_trains(capsys, setting, words, command):
