@@ -275,6 +275,14 @@ NOTES = """Notes:
   process loads the compiled program and peaks at 724 MiB, but one damaged or unwritable cache file
   fails every training; a fixed malloc mmap threshold (-20, epochs 20-40% slower); XLA flags that
   shrink its compilation (fusion emitters off: 748 MiB, epochs 1.5 s).
+- RSS counts the shared libraries' pages a process has mapped, and how many depends on the kernel's page
+  cache: right after an install (a fresh clone's `make test` or `make bench`), the files pip has just
+  written are cached in large pieces that are mapped whole, and the same code read ~90 MiB more
+  (2026-12-04: importing TensorFlow and mnist_core's training 657 MiB against 569 once the page cache
+  was dropped, `echo 3 > /proc/sys/vm/drop_caches`; a reference training 770-775 against 717-723;
+  each training worker 832-872, against 734-761 in the make bench before, on an older install).
+  Shared, clean pages: the kernel takes them back when memory is short. Read memory on a machine
+  whose install is not minutes old, or after dropping the cache.
 - The queue (2026-12-01): trainings run in worker processes (mnist_core/worker.py) that take them off
   a Huey queue; the page's process imports no TensorFlow and reads every model from numpy arrays. The
   queue rows run one worker (one per two cores); "peak RSS of the page's side" is the process that
