@@ -75,6 +75,8 @@ def test_six_sessions_draw_while_one_retrains(server):
     def session(k):
         try:
             with playwright_in_thread() as p:
+                # A browser each: six contexts of one Chromium (threads connected over CDP) took more of the
+                # machine, 88-97 CPU-s and 48-54 s for this test against 75-82 and 43-46 (2026-12-04, alternated).
                 b = launch(p)
                 page = b.new_page(viewport={"width": 1400, "height": 900})
                 with opening:  # one after another (six at once took 30-40 s on two cores); then all draw at once
