@@ -22,9 +22,11 @@ def describe_config(c, always: tuple = ("epochs", "batch_size")) -> str:
 
 
 def _setting_words(f, value) -> str:
-    """One setting's value in its field's words: "20 epochs", "1 epoch", "dropout 0.2", "not augmented"."""
-    if f.type == "bool":
-        return f.metadata["words"] if value else f"not {f.metadata['words']}"
+    """One setting's value in its field's words: "20 epochs", "1 epoch", "dropout 0.2", "not augmented",
+    "without your drawings" (a text setting is a fingerprint of drawings: empty is off)."""
+    if f.type in ("bool", "str"):
+        words = f.metadata["words"]
+        return words if value else "without" + words[4:] if words.startswith("with ") else f"not {words}"
     return "1 epoch" if f.name == "epochs" and value == 1 else f.metadata["words"].format(value)
 
 
@@ -253,9 +255,23 @@ def run_name(config) -> str:
     return describe_config(config, always=("epochs",))
 
 
-def _gap(result) -> float:
-    """Last epoch's training minus test accuracy."""
-    return result.train_accuracy - result.test_accuracy
+def _gap(result) -> float | None:
+    """Last epoch's training minus test accuracy; None for a model adapted to a person's drawings: adapting
+    runs no epochs, and its history is the training of the model it was adapted from."""
+    return None if result.extra.get("adapted") else result.train_accuracy - result.test_accuracy
+
+
+def adapted_line(result) -> str | None:
+    """What the Training tab says first of a model adapted to a person's drawings (None for a trained one):
+    what it was adapted from and on how many drawings, and that the training figures are its base's."""
+    adapted = result.extra.get("adapted")
+    if not adapted:
+        return None
+    base = "the shipped model" if adapted.get("base_source") == "shipped" else "your model"
+    return (f"This model: **{describe_model(result)}**: {base} ({describe_config(result.config.base)}), fine-tuned "
+            f"on your {adapted['drawings']} saved drawings mixed with MNIST's (a short run of small steps, no "
+            f"epochs), adapted and measured in {result.seconds:.0f} s. The test figures are its own; the training "
+            "figures and curves below are those of the model it was adapted from.")
 
 
 def _real(result) -> float | None:
@@ -290,9 +306,11 @@ def comparison(a, b) -> str | None:
     f = fields[0]
     new, old = (_setting_words(f, getattr(c.config, f.name)) for c in (b, a))
     test = (b.test_accuracy - a.test_accuracy) * 100
-    gap = (_gap(b) - _gap(a)) * 100
-    verdict = "more overfitting" if gap > 0.1 else "less overfitting" if gap < -0.1 else "about as much overfitting"
-    sentence = f"{new} instead of {old}: test accuracy {test:+.2f} points, gap {gap:+.2f} points: {verdict}"
+    sentence = f"{new} instead of {old}: test accuracy {test:+.2f} points"
+    if _gap(a) is not None and _gap(b) is not None:  # an adapted model has no training accuracy of its own
+        gap = (_gap(b) - _gap(a)) * 100
+        verdict = "more overfitting" if gap > 0.1 else "less overfitting" if gap < -0.1 else "about as much overfitting"
+        sentence += f", gap {gap:+.2f} points: {verdict}"
     ra, rb = _real(a), _real(b)
     if ra is not None and rb is not None:
         sentence += f"; real handwriting {(rb - ra) * 100:+.1f} points"

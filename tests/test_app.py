@@ -359,6 +359,12 @@ def test_learn_my_handwriting_makes_an_adapted_model_mine_and_there_is_a_way_bac
     report = next(df.value for df in at.dataframe if "read right on" in df.value.columns)
     assert list(report["read right on"])[:2] == ["your drawings, all (10)", "MNIST test set (10,000)"]
     assert report["after"].iloc[0] == 1.0  # it reads the drawings it learned from
+    open_tab(at, "3 · Training and testing")  # its own test figures; the training figures are its base's, said so
+    assert any("fine-tuned on your 10 saved drawings" in m.value for m in at.markdown)
+    labels = [m.label for m in at.metric]
+    assert "Test accuracy before adapting" in labels and "Training accuracy (last epoch)" not in labels
+    assert any("Overfitting in numbers (the model it was adapted from)" in m.value for m in at.markdown)
+    open_tab(at, "✏️ Draw a digit")
     next(b for b in at.button if b.label == "Back to the model I had").click()
     at.run()
     assert any("Using the shipped model" in i.value for i in at.info)

@@ -1,5 +1,7 @@
 """What the page says about a model matches that model (views: plain data, no browser)."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -41,6 +43,13 @@ def result(config, train_acc, test_acc, real=None, epochs=None):
     return TrainResult(None, config, history, 0.1, test_acc, 1.0, extra=extra)
 
 
+def adapted(config, base_test_acc, test_acc, drawings=10):
+    """A model adapted to a person's drawings: its history is its base's training (see adapt.adapted_result)."""
+    r = result(dataclasses.replace(config, adapted_to="abc"), 0.97, base_test_acc)
+    r.extra["adapted"] = {"drawings": drawings, "base_source": "shipped", "base_test_accuracy": base_test_acc}
+    return dataclasses.replace(r, test_accuracy=test_acc)
+
+
 @pytest.mark.parametrize("a, b, says", [
     (result(TrainConfig(epochs=10), 0.990, 0.980), result(TrainConfig(epochs=20), 0.998, 0.9812),
      "20 epochs instead of 10 epochs: test accuracy +0.12 points, gap +0.68 points: more overfitting."),
@@ -51,12 +60,29 @@ def result(config, train_acc, test_acc, real=None, epochs=None):
      "overfitting; real handwriting -2.0 points."),
     (result(TrainConfig(), 0.99, 0.98), result(TrainConfig(augment=True), 0.97, 0.985),
      "augmented instead of not augmented: test accuracy +0.50 points, gap -2.50 points: less overfitting."),
+    # Adapting runs no epochs: no gap of its own to compare (its history is its base's).
+    (result(TrainConfig(), 0.99, 0.98), adapted(TrainConfig(), 0.98, 0.9812),
+     "adapted to your handwriting instead of not adapted to your handwriting: test accuracy +0.12 points."),
+    (result(TrainConfig(user_drawings="abc"), 0.99, 0.98), result(TrainConfig(), 0.99, 0.98),
+     "without your drawings instead of with your drawings: test accuracy +0.00 points, gap +0.00 points: about as "
+     "much overfitting."),
     (result(TrainConfig(), 0.99, 0.98), result(TrainConfig(epochs=20, dropout=0.2), 0.99, 0.98), None),  # two differ
     (result(TrainConfig(), 0.99, 0.98), result(TrainConfig(), 0.99, 0.98), None),  # identical runs
 ])
 def test_the_comparison_says_what_one_changed_setting_did_and_nothing_otherwise(a, b, says):
     from mnist_core.views import comparison
     assert comparison(a, b) == says
+
+
+def test_an_adapted_model_is_described_by_what_it_was_adapted_from_and_has_no_gap_of_its_own():
+    from mnist_core.views import adapted_line, trainings_rows
+    mine = adapted(TrainConfig(epochs=30, augment=True), 0.9896, 0.9894, drawings=12)
+    line = adapted_line(mine)
+    assert "the shipped model (30 epochs, batch size 128, augmented)" in line and "your 12 saved drawings" in line
+    assert "curves below are those of the model it was adapted from" in line
+    assert adapted_line(result(TrainConfig(), 0.99, 0.98)) is None  # a trained model: its own training
+    rows = trainings_rows([mine, result(TrainConfig(), 0.99, 0.98)])
+    assert rows[0]["gap"] is None and rows[1]["gap"] == pytest.approx(0.01)
 
 
 def test_runs_are_named_by_what_sets_them_apart_from_the_reference_run():

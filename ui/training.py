@@ -14,7 +14,8 @@ from .charts import chart_history, chart_runs
 from .state import model_key, my_trainings, use_model
 
 
-# How the tables of runs show their figures (views.trainings_rows and views.class_rows).
+# How the tables of runs show their figures (views.trainings_rows and views.class_rows); a figure a run does
+# not have (an adapted model's gap, a real-handwriting figure from before it was measured) shows as "–".
 RUN_COLUMNS = {**{k: st.column_config.NumberColumn(format="percent")
                   for k in ("test accuracy", "real handwriting", "your drawings")},
                "gap": st.column_config.NumberColumn("gap (training − test)", format="percent"),
@@ -29,7 +30,8 @@ def _bundle(key: str, _result) -> bytes:
 def training_tab(result):
     st.subheader("Training and testing")
     c = result.config
-    st.markdown(f"This model: **{views.describe_config(c)}**, trained in {result.seconds:.0f} s "
+    adapted = views.adapted_line(result)
+    st.markdown(adapted or f"This model: **{views.describe_config(c)}**, trained in {result.seconds:.0f} s "
                 f"(`model.fit(train_images, train_labels, epochs={c.epochs}, batch_size={c.batch_size})`). "
                 "Change the settings and press **Train** in the sidebar.")
     st.download_button("Download this model (.zip)", _bundle(model_key(result), result),
@@ -40,25 +42,29 @@ def training_tab(result):
     a, b, c2 = st.columns(3)
     a.metric("Test accuracy", f"{result.test_accuracy:.2%}")
     b.metric("Test loss", f"{result.test_loss:.4f}")
-    gap = result.train_accuracy - result.test_accuracy
-    c2.metric("Training accuracy (last epoch)", f"{result.train_accuracy:.2%}",
-              f"{gap:+.2%} vs test", delta_color="off", delta_arrow="off")
-    if gap > 0:
-        st.markdown(f"**Overfitting.** The network does {gap * 100:.2f} percentage points better on the images it "
-                    "trained on than on "
-                    "the test images it never saw. It has learned some quirks of its training set that do not "
-                    "carry over to new handwriting. More epochs widen the gap; dropout and augmentation "
-                    "narrow it.")
+    if adapted:
+        before = result.extra["adapted"]["base_test_accuracy"]
+        c2.metric("Test accuracy before adapting", f"{before:.2%}",
+                  f"{(result.test_accuracy - before) * 100:+.2f} points after", delta_color="off", delta_arrow="off")
     else:
-        st.markdown(f"**No overfitting gap here:** {views.no_gap_reason(c)}")
+        gap = result.train_accuracy - result.test_accuracy
+        c2.metric("Training accuracy (last epoch)", f"{result.train_accuracy:.2%}",
+                  f"{gap:+.2%} vs test", delta_color="off", delta_arrow="off")
+        if gap > 0:
+            st.markdown(f"**Overfitting.** The network does {gap * 100:.2f} percentage points better on the images "
+                        "it trained on than on the test images it never saw. It has learned some quirks of its "
+                        "training set that do not carry over to new handwriting. More epochs widen the gap; "
+                        "dropout and augmentation narrow it.")
+        else:
+            st.markdown(f"**No overfitting gap here:** {views.no_gap_reason(c)}")
     gap_numbers = views.overfitting_gap(result.history)
     if gap_numbers:
-        st.markdown(f"**Overfitting in numbers.** Training accuracy minus test accuracy: "
-                    f"{gap_numbers['first'] * 100:+.2f} percentage points after epoch 1, "
-                    f"{gap_numbers['last'] * 100:+.2f} after epoch {gap_numbers['epochs']}. The training loss is "
-                    f"{gap_numbers['train_loss']:.4f}, the test loss {gap_numbers['test_loss']:.4f}. (Keras averages "
-                    "an epoch's training accuracy while the weights are still changing, so early on it trails the "
-                    "test accuracy.) Train with more epochs and watch the lines part.")
+        st.markdown(f"**Overfitting in numbers{' (the model it was adapted from)' if adapted else ''}.** Training "
+                    f"accuracy minus test accuracy: {gap_numbers['first'] * 100:+.2f} percentage points after "
+                    f"epoch 1, {gap_numbers['last'] * 100:+.2f} after epoch {gap_numbers['epochs']}. The training "
+                    f"loss is {gap_numbers['train_loss']:.4f}, the test loss {gap_numbers['test_loss']:.4f}. (Keras "
+                    "averages an epoch's training accuracy while the weights are still changing, so early on it "
+                    "trails the test accuracy.) Train with more epochs and watch the lines part.")
     st.markdown("**Loss and accuracy per epoch**, on the training data and on the test set (measured after every "
                 "epoch, never used to steer training)")
     chart_history(result.history)
@@ -86,7 +92,7 @@ def your_trainings(result):
     for name, row, (config, _) in zip(names, rows, runs):
         row["run"] = name
         row["in use"] = "✓" if config == result.config else ""
-    st.dataframe(pd.DataFrame(rows), hide_index=True, column_config=RUN_COLUMNS)
+    st.dataframe(pd.DataFrame(rows), hide_index=True, column_config=RUN_COLUMNS, placeholder="–")
     chosen = st.multiselect("Compare (up to four)", names, max_selections=4, key="compare",
                             help="Their training and test curves in one chart.")
     picked = [runs[names.index(n)] for n in chosen]
@@ -126,7 +132,7 @@ def class_findings():
             people = {}
         rows = views.class_rows(results, people, cache_key)
         if rows:
-            st.dataframe(pd.DataFrame(rows), hide_index=True, column_config=RUN_COLUMNS)
+            st.dataframe(pd.DataFrame(rows), hide_index=True, column_config=RUN_COLUMNS, placeholder="–")
         else:
             st.caption("No trainings on this server yet.")
         if skipped:
