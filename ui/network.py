@@ -13,7 +13,8 @@ def network_tab(result):
     st.subheader(views.architecture(result.model))
     left, right = st.columns([1.2, 1])
     with left:
-        st.dataframe(pd.DataFrame(views.layer_table(result.model)), hide_index=True)
+        st.dataframe(pd.DataFrame(views.layer_table(result.model)), hide_index=True,  # 401,920 as the text says it
+                     column_config={"parameters": st.column_config.NumberColumn(format="localized")})
         st.markdown("**Layers distil representations.** The hidden `Dense(512, relu)` layer computes "
                     "`relu(x · W + b)`: 512 learned combinations of the 784 pixels, each a feature such as a "
                     "stroke in some place. `relu` keeps what is positive, which lets the layers stack into "
