@@ -64,8 +64,12 @@ def sidebar():
     pending = st.session_state.get("pending")
     job = get_job(pending) if pending is not None else None
 
-    # Learning a person's handwriting takes about a second: looked at more often than a training's epochs.
-    every = (0.25 if job.config.adapted_to else 1.0) if job is not None and job.running else None
+    # How often the progress below runs again. Learning a person's handwriting takes about a second: looked at
+    # more often than a training's epochs. A place in the queue moves only when a training ends: each run of a
+    # waiting page cost the server ~40 ms and its browser ~80 (a class of 30 waiting at once, every second,
+    # would take more than one of two cores), so a waiting page looks every 3 s.
+    every = None if job is None or not job.running else 0.25 if job.config.adapted_to else \
+        1.0 if job.state == "running" else 3.0
 
     @st.fragment(run_every=every)
     def training_progress():
