@@ -68,8 +68,9 @@ def sidebar():
     # more often than a training's epochs. A place in the queue moves only when a training ends: each run of a
     # waiting page cost the server ~40 ms and its browser ~80 (a class of 30 waiting at once, every second,
     # would take more than one of two cores), so a waiting page looks every 3 s.
+    looked = job.state if job is not None else None  # what `every` was chosen for
     every = None if job is None or not job.running else 0.25 if job.config.adapted_to else \
-        1.0 if job.state == "running" else 3.0
+        1.0 if looked == "running" else 3.0
 
     @st.fragment(run_every=every)
     def training_progress():
@@ -81,6 +82,8 @@ def sidebar():
                 st.rerun()
             return
         if job.running:
+            if job.state != looked:  # it left the queue: the whole page again, to look every second from now on
+                st.rerun()
             _progress(job)
             return
         st.session_state["pending"] = None
