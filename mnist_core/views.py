@@ -26,7 +26,9 @@ def _setting_words(f, value) -> str:
     "without your drawings" (a text setting is a fingerprint of drawings: empty is off)."""
     if f.type in ("bool", "str"):
         words = f.metadata["words"]
-        return words if value else "without" + words[4:] if words.startswith("with ") else f"not {words}"
+        if value:
+            return words
+        return "without " + words.removeprefix("with ") if words.startswith("with ") else f"not {words}"
     return "1 epoch" if f.name == "epochs" and value == 1 else f.metadata["words"].format(value)
 
 
@@ -255,7 +257,7 @@ def run_name(config) -> str:
     return describe_config(config, always=("epochs",))
 
 
-def _gap(result) -> float | None:
+def gap(result) -> float | None:
     """Last epoch's training minus test accuracy; None for a model adapted to a person's drawings: adapting
     runs no epochs, and its history is the training of the model it was adapted from."""
     return None if result.extra.get("adapted") else result.train_accuracy - result.test_accuracy
@@ -284,7 +286,7 @@ def trainings_rows(results, mine=None) -> list[dict]:
     handwriting (test writers), your drawings (accuracy on mine = (x, y), if given and not empty), seconds."""
     rows = []
     for r in results:
-        row = {"run": run_name(r.config), "test accuracy": r.test_accuracy, "gap": _gap(r),
+        row = {"run": run_name(r.config), "test accuracy": r.test_accuracy, "gap": gap(r),
                "real handwriting": _real(r), "seconds": r.seconds}
         if mine is not None and len(mine[1]):
             row["your drawings"] = measure(r.model, *mine)["accuracy"]
@@ -307,10 +309,10 @@ def comparison(a, b) -> str | None:
     new, old = (_setting_words(f, getattr(c.config, f.name)) for c in (b, a))
     test = (b.test_accuracy - a.test_accuracy) * 100
     sentence = f"{new} instead of {old}: test accuracy {test:+.2f} points"
-    if _gap(a) is not None and _gap(b) is not None:  # an adapted model has no training accuracy of its own
-        gap = (_gap(b) - _gap(a)) * 100
-        verdict = "more overfitting" if gap > 0.1 else "less overfitting" if gap < -0.1 else "about as much overfitting"
-        sentence += f", gap {gap:+.2f} points: {verdict}"
+    if gap(a) is not None and gap(b) is not None:  # an adapted model has no training accuracy of its own
+        more = (gap(b) - gap(a)) * 100
+        verdict = "more overfitting" if more > 0.1 else "less overfitting" if more < -0.1 else "about as much overfitting"
+        sentence += f", gap {more:+.2f} points: {verdict}"
     ra, rb = _real(a), _real(b)
     if ra is not None and rb is not None:
         sentence += f"; real handwriting {(rb - ra) * 100:+.1f} points"
@@ -321,7 +323,7 @@ def class_rows(results, people: dict[str, int], key) -> list[dict]:
     """What the class found: every training on the server (TrainResults, from the cache), best test accuracy
     first, with its settings, figures and how many people have it on their list (people: key -> count,
     key(config): the cache key); no names."""
-    rows = [{"run": run_name(r.config), "test accuracy": r.test_accuracy, "gap": _gap(r),
+    rows = [{"run": run_name(r.config), "test accuracy": r.test_accuracy, "gap": gap(r),
              "real handwriting": _real(r), "seconds": r.seconds, "people": people.get(key(r.config), 0)}
             for r in results]
     return sorted(rows, key=lambda row: -row["test accuracy"])

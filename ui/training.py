@@ -42,12 +42,12 @@ def training_tab(result):
     a, b, c2 = st.columns(3)
     a.metric("Test accuracy", f"{result.test_accuracy:.2%}")
     b.metric("Test loss", f"{result.test_loss:.4f}")
-    if adapted:
+    gap = views.gap(result)  # None for an adapted model: its training figures are its base's
+    if gap is None:
         before = result.extra["adapted"]["base_test_accuracy"]
         c2.metric("Test accuracy before adapting", f"{before:.2%}",
                   f"{(result.test_accuracy - before) * 100:+.2f} points after", delta_color="off", delta_arrow="off")
     else:
-        gap = result.train_accuracy - result.test_accuracy
         c2.metric("Training accuracy (last epoch)", f"{result.train_accuracy:.2%}",
                   f"{gap:+.2%} vs test", delta_color="off", delta_arrow="off")
         if gap > 0:
