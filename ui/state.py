@@ -106,6 +106,10 @@ def _import_the_rest() -> None:
     """What the first page does without (the other tabs, Altair), imported while the person looks at it, so
     that their first click on a tab does not wait for it."""
     import importlib
+
+    from streamlit import runtime
+    if not runtime.exists():  # a script run by AppTest, not a server: nobody to keep waiting (and Streamlit's
+        return  # caches, made outside a run, would log "No runtime found" after the test's output has closed)
     for name in ("ui.data", "ui.network", "ui.training", "ui.failures", "ui.inside", "ui.teacher"):
         try:
             importlib.import_module(name)
