@@ -67,10 +67,12 @@ def sidebar():
     # How often the progress below runs again. Learning a person's handwriting takes about a second: looked at
     # more often than a training's epochs. A place in the queue moves only when a training ends: each run of a
     # waiting page cost the server ~40 ms and its browser ~80 (a class of 30 waiting at once, every second,
-    # would take more than one of two cores), so a waiting page looks every 3 s.
+    # would take more than one of two cores), so a page that waits looks every 3 s; one whose training is
+    # about to start looks every second, or its first epochs pass unseen (a free worker takes a job at once,
+    # and at 3 s the page first showed it at epoch 3).
     looked = job.state if job is not None else None  # what `every` was chosen for
     every = None if job is None or not job.running else 0.25 if job.config.adapted_to else \
-        1.0 if looked == "running" else 3.0
+        1.0 if looked == "running" or (status()["workers"] and job.seconds_to_start() < 3) else 3.0
 
     @st.fragment(run_every=every)
     def training_progress():
@@ -118,7 +120,7 @@ def _progress(job):
         elif place is not None:
             workers = queue["workers"]
             st.progress(0.0, text=f"Waiting for a free worker: number {place} in the queue, about {wait:.0f} s "
-                                  f"({workers} worker{'s' if workers > 1 else ''} training, one training each)")
+                                  f"({workers} worker{'s' if workers > 1 else ''}, one training at a time each)")
     else:
         n = len(job.epochs)
         last = job.epochs[-1] if job.epochs else {}
