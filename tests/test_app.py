@@ -15,6 +15,7 @@ from mnist_core.handwriting import shipped_split
 from benchmarks.synthetic import TEMPLATES
 from mnist_core.strokes import render
 from mnist_core.jobs import get_job
+from ui.sidebar import look_every
 
 APP = str(Path(__file__).resolve().parent.parent / "page.py")
 
@@ -208,6 +209,28 @@ def progress_texts(at):
     return [p.proto.text for p in at.get("progress")]
 
 
+def _job(state="queued", adapted=False, seconds_to_start=0.0):
+    """A stand-in for a TrainingJob: what look_every reads of one."""
+    from types import SimpleNamespace
+    return SimpleNamespace(running=state in ("queued", "running"), state=state, seconds_to_start=lambda: seconds_to_start,
+                           config=SimpleNamespace(adapted_to="f" * 16 if adapted else ""))
+
+
+@pytest.mark.parametrize("job, workers, every", [
+    (None, 1, None),
+    (_job("done"), 1, None),
+    (_job("running", adapted=True), 1, 0.25),  # learning a handwriting: about a second
+    (_job("running"), 1, 1.0),
+    (_job("queued", seconds_to_start=0.0), 2, 1.0),  # a free worker takes it at once: its first epochs show
+    (_job("queued", seconds_to_start=2.0), 1, 1.0),
+    (_job("queued", seconds_to_start=40.0), 1, 3.0),  # behind a training: the place moves only when it ends
+    (_job("queued", seconds_to_start=0.0), 0, 3.0),  # no worker alive yet
+], ids=["no job", "finished", "adapting", "running", "a free worker", "next within 3 s", "behind a training",
+        "no worker"])
+def test_a_page_looks_at_its_training_as_often_as_it_can_change(job, workers, every):
+    assert look_every(job, workers) == every
+
+
 def test_a_training_waits_its_turn_then_runs_and_can_be_cancelled(workers, at):
     from mnist_core import jobs
     workers(1)
@@ -218,12 +241,18 @@ def test_a_training_waits_its_turn_then_runs_and_can_be_cancelled(workers, at):
     at.run()
     assert not at.exception
     assert any("number 1 in the queue" in t for t in progress_texts(at)), progress_texts(at)  # queued
-    ahead.cancel("another student")  # the slot frees: this page's training starts
     mine = get_job(TrainConfig(epochs=200, batch_size=32))
+    while ahead.state != "running" or mine.position != 1:  # as the queue's watcher has seen them
+        ahead.done.wait(0.1)
+    assert look_every(mine, workers=1) == 3.0  # behind 200 epochs: its place moves only when they end
+    at.run()
+    assert any("number 1 in the queue" in t for t in progress_texts(at)), progress_texts(at)
+    ahead.cancel("another student")  # the slot frees: this page's training starts
     while not mine.epochs and not mine.done.is_set():
         mine.done.wait(0.1)
     at.run()
     assert any(t.startswith("Training: epoch ") for t in progress_texts(at)), progress_texts(at)  # running
+    assert look_every(mine, workers=1) == 1.0
     next(b for b in at.button if b.label == "Cancel training").click()
     at.run()
     assert mine.done.wait(120) and mine.state == "cancelled"

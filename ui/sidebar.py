@@ -64,15 +64,7 @@ def sidebar():
     pending = st.session_state.get("pending")
     job = get_job(pending) if pending is not None else None
 
-    # How often the progress below runs again. Learning a person's handwriting takes about a second: looked at
-    # more often than a training's epochs. A place in the queue moves only when a training ends: each run of a
-    # waiting page cost the server ~40 ms and its browser ~80 (a class of 30 waiting at once, every second,
-    # would take more than one of two cores), so a page that waits looks every 3 s; one whose training is
-    # about to start looks every second, or its first epochs pass unseen (a free worker takes a job at once,
-    # and at 3 s the page first showed it at epoch 3).
-    looked = job.state if job is not None else None  # what `every` was chosen for
-    every = None if job is None or not job.running else 0.25 if job.config.adapted_to else \
-        1.0 if looked == "running" or (status()["workers"] and job.seconds_to_start() < 3) else 3.0
+    every = look_every(job, status()["workers"])
 
     @st.fragment(run_every=every)
     def training_progress():
@@ -84,8 +76,8 @@ def sidebar():
                 st.rerun()
             return
         if job.running:
-            if job.state != looked:  # it left the queue: the whole page again, to look every second from now on
-                st.rerun()
+            if look_every(job, status()["workers"]) != every:  # it started, or its wait changed: the whole page
+                st.rerun()  # again, to look as often as it now can change (a fragment keeps the run_every it began with)
             _progress(job)
             return
         st.session_state["pending"] = None
@@ -103,6 +95,20 @@ def sidebar():
         st.error(f"Training failed: {st.session_state.pop('train_error')}")
     if st.session_state.get("train_note"):
         st.info(st.session_state.pop("train_note"))
+
+
+def look_every(job, workers: int) -> float | None:
+    """Seconds between runs of a job's progress (None: the job is gone or finished). Learning a person's
+    handwriting takes about a second: looked at more often than a training's epochs. A place in the queue
+    moves only when a training ends: each run of a waiting page cost the server ~40 ms and its browser ~80 (a
+    class of 30 waiting at once, every second, would take more than one of two cores), so a page that waits
+    looks every 3 s; one whose training is about to start looks every second, or its first epochs pass unseen
+    (a free worker takes a job at once, and at 3 s the page first showed it at epoch 3)."""
+    if job is None or not job.running:
+        return None
+    if job.config.adapted_to:
+        return 0.25
+    return 1.0 if job.state == "running" or (workers and job.seconds_to_start() < 3) else 3.0
 
 
 def _progress(job):
