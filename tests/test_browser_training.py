@@ -1,4 +1,4 @@
-"""End to end: training from the real app in headless Chromium. Double clicks, closed tabs, six sessions at
+"""End to end: training from the real app in headless Chromium. Double clicks, closed tabs, three sessions at
 once while one retrains, learning a person's handwriting, runs side by side, and a worker killed
 mid-training: nothing crashes or is lost. The server, browser and page fixtures are in conftest.py."""
 
@@ -63,21 +63,24 @@ def test_double_click_two_tabs_and_a_closed_tab_train_once(newcomer, server):
     assert proc.poll() is None
 
 
-DRAWINGS_EACH = 2  # six sessions drawing at once while one retrains: the load, not the count, is the test
+# Sessions drawing at once while one of them retrains: that the others' drawings are read meanwhile, and the trainer's
+# next one by its new model, is the test. The load of a class (4 and 8 sessions) is measured by make bench, not here:
+# six sessions took 45 CPU-s of the suite's ~400, three 24-28 (2026-12-04, measured after the test before it).
+SESSIONS, DRAWINGS_EACH = 3, 2
 
 
 @pytest.mark.slow
-def test_six_sessions_draw_while_one_retrains(server):
-    """Six browsers draw at once while one of them presses Train; then that one draws with its new model."""
+def test_sessions_draw_while_one_retrains(server):
+    """Three browsers draw at once while one of them presses Train; then that one draws with its new model."""
     url, _, proc, *_ = server
     results, errors = [], []
-    ready, opening = threading.Barrier(6), threading.Lock()
+    ready, opening = threading.Barrier(SESSIONS), threading.Lock()
 
     def session(k):
         try:
             with playwright_in_thread() as p:
                 # A browser each: six contexts of one Chromium (threads connected over CDP) took more of the
-                # machine, 88-97 CPU-s and 48-54 s for this test against 75-82 and 43-46 (2026-12-04, alternated).
+                # machine than six browsers, 88-97 CPU-s and 48-54 s for this test against 75-82 and 43-46 (2026-12-04).
                 b = launch(p)
                 page = b.new_page(viewport={"width": 1400, "height": 900})
                 with opening:  # one after another (six at once took 30-40 s on two cores); then all draw at once
@@ -105,16 +108,16 @@ def test_six_sessions_draw_while_one_retrains(server):
             errors.append(f"session {k}: {type(e).__name__}: {e}"[:300])
             ready.abort()
 
-    threads = [threading.Thread(target=session, args=(k,)) for k in range(6)]
+    threads = [threading.Thread(target=session, args=(k,)) for k in range(SESSIONS)]
     for t in threads:
         t.start()
     for t in threads:
         t.join(600)
     assert errors == []
-    assert len(results) == 6 * DRAWINGS_EACH and all(s in list("0123456789") for _, s, _ in results)  # a digit, never blank
+    assert len(results) == SESSIONS * DRAWINGS_EACH and all(s in list("0123456789") for _, s, _ in results)  # a digit, never blank
     lat = sorted(ms for *_, ms in results)
     p50 = lat[len(lat) // 2]
-    print(f"\n6 sessions, one retraining: mouse-up to prediction p50 {p50:.0f} ms, max {lat[-1]:.0f} ms")
+    print(f"\n{SESSIONS} sessions, one retraining: mouse-up to prediction p50 {p50:.0f} ms, max {lat[-1]:.0f} ms")
     assert proc.poll() is None  # the server stays up
 
 
@@ -163,7 +166,7 @@ def test_the_server_runs_without_tensorflow_and_a_worker_killed_mid_training_is_
     """A fresh server's process, checked from outside while it serves: no TensorFlow (nor Keras, which imports
     it) mapped in, RSS within 300 MiB, after a drawing and after a training. Its worker, killed with SIGKILL
     mid-training: the page says so in plain words, reads the next drawing, and a new worker takes over.
-    (Not the file's server: after the ten sessions of the tests before this one, six of them at once, it held
+    (Not the file's server: after the ten sessions of the tests before this one, six of them at once (three now), it held
     302 MiB in a fresh clone's run; a fresh server holds ~210 after a drawing, ~260 after one person's tour.)"""
     with app_server(cache_dir=data_cache(tmp_path / "cache"), db=tmp_path / "drawings.sqlite",
                     env={"MNIST_DRAW_BROKER": ""}, log=tmp_path / "app.log") as (url, _, proc):
