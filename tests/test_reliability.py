@@ -1,5 +1,5 @@
 """Hostile cache files and many finished jobs: nothing crashes or is lost (the browser's double
-clicks, closed tabs and six sessions at once are in test_browser.py)."""
+clicks, closed tabs and sessions drawing while one retrains are in test_browser_training.py)."""
 
 import pickle
 
