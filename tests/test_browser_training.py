@@ -166,7 +166,7 @@ def test_the_server_runs_without_tensorflow_and_a_worker_killed_mid_training_is_
     """A fresh server's process, checked from outside while it serves: no TensorFlow (nor Keras, which imports
     it) mapped in, RSS within 300 MiB, after a drawing and after a training. Its worker, killed with SIGKILL
     mid-training: the page says so in plain words, reads the next drawing, and a new worker takes over.
-    (Not the file's server: after the ten sessions of the tests before this one, six of them at once (three now), it held
+    (Not the file's server: after the sessions of the tests before this one, when six of them drew at once, it held
     302 MiB in a fresh clone's run; a fresh server holds ~210 after a drawing, ~260 after one person's tour.)"""
     with app_server(cache_dir=data_cache(tmp_path / "cache"), db=tmp_path / "drawings.sqlite",
                     env={"MNIST_DRAW_BROKER": ""}, log=tmp_path / "app.log") as (url, _, proc):
