@@ -155,11 +155,12 @@ def test_a_broker_that_is_down_gives_a_clear_message(monkeypatch):
 
 
 @pytest.mark.slow
-def test_thirty_owners_each_get_their_model_whatever_order_the_trainings_finish_in(workers):
-    """30 people press Train at once with settings of their own; the early ones train longest, so the
-    trainings finish in an order unlike the order asked. Each page then takes its own outcome."""
+def test_twelve_owners_each_get_their_model_whatever_order_the_trainings_finish_in(workers):
+    """12 people press Train at once with settings of their own; the first two train longest, so the
+    trainings finish in an order unlike the order asked. Each page then takes its own outcome. (More than
+    the 8 latest requested that the queue once kept: it dropped the early ones as they finished.)"""
     workers(3)
-    started = [start_training(config(300 + k, epochs=4 if k < 6 else 1), owner=f"person {k}") for k in range(30)]
+    started = [start_training(config(300 + k, epochs=4 if k < 2 else 1), owner=f"person {k}") for k in range(12)]
     finish(*started)
     finished = sorted(started, key=lambda j: j.finished)
     assert finished != started  # the premise: they finished in another order
