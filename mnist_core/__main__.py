@@ -78,7 +78,12 @@ def cmd_worker(a: argparse.Namespace) -> int:
     problem = settings_problem()
     if problem:
         raise ValueError(problem)
-    serve(parent=a.parent)
+    try:
+        serve(parent=a.parent)
+    except KeyboardInterrupt:  # Ctrl-C or SIGTERM (worker._on_stop)
+        from .worker import exit_code
+        print("mnist_core worker: stopped", file=sys.stderr)
+        return exit_code()
     return 0
 
 

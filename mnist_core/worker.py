@@ -23,14 +23,24 @@ FORGET_WORKERS_AFTER = 60.0  # seconds of a worker's silence (by its own wall cl
 IDLE_POLL = 0.2  # seconds between looks at an SQLite queue with nothing on it (Redis waits for work itself)
 
 
-# Ctrl-C (make run's terminal sends it to the page's workers too): the training in hand fails with that
-# reason, then this worker stops. Huey's execute takes a KeyboardInterrupt for the task's alone, so this says it.
+# Ctrl-C (make run's terminal sends it to the page's workers too) or SIGTERM (a service manager's stop, and what
+# a page's own workers get when the page's process ends): the training in hand fails with that reason, then this
+# worker stops, its exit handlers run (TensorFlow's among them, which remove the ~5 files it writes into the
+# temporary folder: a worker killed by SIGTERM's default left them there). Huey's execute takes a
+# KeyboardInterrupt for the task's alone, so _interrupted says it.
 _interrupted = threading.Event()
+_stopped_by = [signal.SIGINT]
 
 
-def _on_ctrl_c(signum, frame):
+def _on_stop(signum, frame):
+    _stopped_by[0] = signum
     _interrupted.set()
     raise KeyboardInterrupt
+
+
+def exit_code() -> int:
+    """A stopped worker's exit status, as a shell gives a process its signal ended: 130 (Ctrl-C), 143 (SIGTERM)."""
+    return 128 + _stopped_by[0]
 
 
 class Cancelled(Exception):
@@ -70,7 +80,7 @@ def run(config: dict, drawings: dict | None, task_id: str) -> dict:
     except Cancelled:
         return {"state": "cancelled"}
     except KeyboardInterrupt:
-        return {"state": "failed", "error": "its worker was stopped (Ctrl-C) mid-training; press Train to train it again"}
+        return {"state": "failed", "error": "its worker was stopped mid-training; press Train to train it again"}
     except Exception as e:  # reported on the page, in one line
         return {"state": "failed", "error": f"{type(e).__name__}: {e}"}
     finally:
@@ -123,7 +133,8 @@ def serve(parent: int | None = None, stop: threading.Event | None = None) -> Non
     if own_process:  # all of it at the lower priority, before it starts any thread
         process.in_background()
         process.without_pandas()
-        signal.signal(signal.SIGINT, _on_ctrl_c)
+        for stop_signal in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(stop_signal, _on_stop)
     stop = stop or threading.Event()
     from . import train  # noqa: F401  (TensorFlow, before this worker is seen: importing it holds Python for
     # seconds, heartbeats included, and a busy machine could take it for dead)

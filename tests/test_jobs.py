@@ -203,12 +203,16 @@ def ticks_by_nice(pid: int) -> dict[int, int]:
 
 
 @pytest.mark.slow
-def test_a_worker_process_trains_at_a_lower_priority_reports_epochs_and_is_cancelled(queue, monkeypatch):
+def test_a_worker_process_trains_at_a_lower_priority_reports_epochs_and_is_cancelled(queue, tmp_path):
     """The page's process never trains; a worker process of its own does, all of it at
     process.BACKGROUND_NICE (a process's nice value: nothing depends on which thread made which pool).
-    Ctrl-C mid-training fails that training with the reason and stops the worker with a line, not a traceback."""
+    SIGTERM mid-training (a service manager's stop; Ctrl-C goes the same way) fails that training with the reason
+    and stops the worker with a line, not a traceback, leaving nothing in its temporary folder (TensorFlow's
+    generated files were left there by a worker SIGTERM killed)."""
     from mnist_core import process
-    proc = worker_process({broker.BROKER_ENV: os.environ[broker.BROKER_ENV]})
+    temporary = tmp_path / "worker-tmp"
+    temporary.mkdir()
+    proc = worker_process({broker.BROKER_ENV: os.environ[broker.BROKER_ENV], "TMPDIR": str(temporary)})
     try:
         done = start_training(config(351, epochs=2, batch_size=256), "ann")
         finish(done)
@@ -223,11 +227,14 @@ def test_a_worker_process_trains_at_a_lower_priority_reports_epochs_and_is_cance
         assert job.state == "cancelled" and 1 <= len(job.epochs) < 50 and not_cached(job.config)
         stopped = start_training(config(353, epochs=50, batch_size=256), "ann")
         taken(stopped)
-        proc.send_signal(signal.SIGINT)  # Ctrl-C mid-training: `make run`'s terminal sends it to the page's workers too
+        assert list(temporary.iterdir())  # TensorFlow's generated files, while it runs
+        proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=120)
-        assert proc.returncode == 130 and b"mnist_core worker: stopped" in err and b"Traceback" not in err, err
+        assert proc.returncode == 128 + signal.SIGTERM and b"mnist_core worker: stopped" in err \
+            and b"Traceback" not in err, err
         finish(stopped)
-        assert stopped.state == "failed" and "Ctrl-C" in stopped.error and not_cached(stopped.config)
+        assert stopped.state == "failed" and "stopped mid-training" in stopped.error and not_cached(stopped.config)
+        assert list(temporary.iterdir()) == []
     finally:
         proc.kill()
         proc.wait()
