@@ -112,11 +112,11 @@ def test_two_browsers_each_see_only_their_own_drawings(browser, server):
     a.get_by_text("Mix in my drawings (1 saved)").wait_for(timeout=30000)
     assert Drawings(server[3], owner=ids[0]).count() == 1 and Drawings(server[3], owner=ids[1]).count() == 0
     b.reload()
-    open_app(b, server[0])
+    app_ready(b)
     assert saved_count(b) == 0  # not counted for bob
     assert b.get_by_role("button", name="Delete all").count() == 0  # nothing of ann's (or anyone's) to delete
     a.reload()  # ann's drawing survives a reload: the cookie brings her identity back
-    open_app(a, server[0])
+    app_ready(a)
     assert saved_count(a) == 1
     assert Drawings(server[3], owner=ids[0]).count() == 1 and Drawings(server[3], owner=UNOWNED).count() == 1
     assert no_exception(a) and no_exception(b)
