@@ -88,8 +88,8 @@ def cmd_worker(a: argparse.Namespace) -> int:
 
 
 def cmd_train(a: argparse.Namespace) -> int:
+    config = config_from(a)  # a setting out of range is said at once, before TensorFlow's seconds of importing
     from .train import train
-    config = config_from(a)
     bar = ProgressBar(config.epochs)
     if a.ship:
         result = train(config, on_epoch=bar)
