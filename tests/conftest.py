@@ -159,6 +159,24 @@ def page(newcomer, server):
     return page
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A browser test that fails says what its pages showed and what the app server logged: a failure seen
+    once, in a fresh clone's first run, could not be explained afterwards (the run's folders were gone)."""
+    report = yield
+    if report.failed and call.when == "call":
+        context, server = item.funcargs.get("visits"), item.funcargs.get("server")
+        for i, page in enumerate(context.pages if context else []):
+            try:
+                text = page.inner_text("body", timeout=2000)
+            except Exception as e:  # a page that no longer answers says so
+                text = f"(could not be read: {type(e).__name__}: {e})"
+            report.sections.append((f"page {i} when the test failed ({page.url})", text[-4000:]))
+        if server:
+            report.sections.append(("app server log", server[5].read_text()[-4000:]))
+    return report
+
+
 def pytest_collection_modifyitems(items):
     """make test runs two workers (pyproject's addopts), each taking a file at a time. The two browser files
     start first, one on each: they mostly wait on Chromium and the app server, so the other files' trainings
