@@ -121,10 +121,11 @@ def test_sessions_draw_while_one_retrains(server):
     assert proc.poll() is None  # the server stays up
 
 
-def test_learn_my_handwriting_from_ten_saved_drawings(browser, newcomer, server):
-    """A person draws a random drawing of each digit with the mouse (the shipped model reads at least 9 of
-    the 10 right), corrects and saves each, presses "Learn my handwriting", and their next drawing is read by
-    their adapted model; another browser's page still uses the shipped one."""
+def test_learn_my_handwriting_from_six_saved_drawings(browser, newcomer, server):
+    """A person draws a random drawing of the digits 0-5 with the mouse (the shipped model reads at least 5 of
+    the 6 right), corrects and saves each, presses "Learn my handwriting", and their next drawing is read by
+    their adapted model; another browser's page still uses the shipped one. (Six, not ten: "a few drawings" is
+    the promise, two different digits the page's minimum; each drawing saved here costs ~1.5 CPU-s of the suite.)"""
     from mnist_core.user_drawings import Drawings
     me, other = newcomer, browser.new_context(viewport={"width": 1400, "height": 1000})
     page, theirs = me.new_page(), other.new_page()
@@ -132,17 +133,17 @@ def test_learn_my_handwriting_from_ten_saved_drawings(browser, newcomer, server)
     for p in (page, theirs):
         open_app(p, server[0])
     rng = np.random.default_rng(11)
-    read = [draw_and_save(page, random_drawing(digit, rng)[0], digit, saved=digit + 1) for digit in range(10)]
+    read = [draw_and_save(page, random_drawing(digit, rng)[0], digit, saved=digit + 1) for digit in range(6)]
     right = sum(shown == str(digit) for digit, (shown, _) in enumerate(read))
-    print(f"\nread {right}/10 correctly; mouse-up to prediction: median "
+    print(f"\nread {right}/6 correctly; mouse-up to prediction: median "
           f"{statistics.median(ms for _, ms in read):.0f} ms; wrong: "
           f"{[(d, shown) for d, (shown, _) in enumerate(read) if shown != str(d)]}")
-    assert right >= 9, read
+    assert right >= 5, read
     mine = next(c["value"] for c in me.cookies() if c["name"] == "mnist_draw_id")
-    assert sorted(Drawings(server[3], owner=mine).arrays()[2].tolist()) == list(range(10))
+    assert sorted(Drawings(server[3], owner=mine).arrays()[2].tolist()) == list(range(6))
     page.get_by_role("button", name="Learn my handwriting").click()
     page.get_by_text("Using your model: the shipped model, adapted to your handwriting").wait_for(timeout=60000)
-    page.get_by_text("This model learned your handwriting from your first 10 drawings").wait_for(timeout=30000)
+    page.get_by_text("This model learned your handwriting from your first 6 drawings").wait_for(timeout=30000)
     shown, _ = draw_and_read(page, random_drawing(3, rng)[0])
     assert shown in {str(d) for d in range(10)}
     assert page.get_by_text("adapted to your handwriting").count() >= 1  # the next drawing was read by it
