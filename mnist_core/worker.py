@@ -27,20 +27,23 @@ IDLE_POLL = 0.2  # seconds between looks at an SQLite queue with nothing on it (
 # a page's own workers get when the page's process ends): the training in hand fails with that reason, then this
 # worker stops, its exit handlers run (TensorFlow's among them, which remove the ~5 files it writes into the
 # temporary folder: a worker killed by SIGTERM's default left them there). Huey's execute takes a
-# KeyboardInterrupt for the task's alone, so _interrupted says it.
-_interrupted = threading.Event()
-_stopped_by = [signal.SIGINT]
+# KeyboardInterrupt for the task's alone, so _stopping says it. A page's worker often gets two or more signals
+# at once (the page's Ctrl-C, its stop, its death): the handler takes no lock and acts on the first alone. It set a
+# threading.Event, whose lock a second signal inside the first handler waited on forever: a worker, orphaned,
+# held 850 MiB for an hour and a half (seen once, by py-spy: five handlers deep, in the idle wait).
+_stopping: list[int] = []  # the signal that stopped this worker, once one has
 
 
 def _on_stop(signum, frame):
-    _stopped_by[0] = signum
-    _interrupted.set()
+    if _stopping:  # stopping already: its clean-up and exit handlers go on undisturbed
+        return
+    _stopping.append(signum)
     raise KeyboardInterrupt
 
 
 def exit_code() -> int:
     """A stopped worker's exit status, as a shell gives a process its signal ended: 130 (Ctrl-C), 143 (SIGTERM)."""
-    return 128 + _stopped_by[0]
+    return 128 + (_stopping[0] if _stopping else signal.SIGINT)
 
 
 class Cancelled(Exception):
@@ -147,7 +150,7 @@ def serve(parent: int | None = None, stop: threading.Event | None = None) -> Non
     warm = own_process  # warmed up in a worker process, not in a test's thread
     try:
         while not stop.is_set() and (parent is None or os.getppid() == parent):
-            if _interrupted.is_set():  # during a task: it has been reported
+            if _stopping:  # during a task: it has been reported
                 raise KeyboardInterrupt
             task = h.dequeue()
             if task is not None:

@@ -240,6 +240,18 @@ def test_a_worker_process_trains_at_a_lower_priority_reports_epochs_and_is_cance
         proc.wait()
 
 
+def test_a_second_stop_signal_while_the_worker_stops_is_ignored(monkeypatch):
+    """The page's Ctrl-C, its stop and its death can each signal its worker at once. The first stops it; the next
+    returns at once, taking no lock (a handler that set a threading.Event waited forever on its lock when a
+    second signal came inside the first) and raising nothing into the clean-up."""
+    from mnist_core import worker
+    monkeypatch.setattr(worker, "_stopping", [])
+    with pytest.raises(KeyboardInterrupt):
+        worker._on_stop(signal.SIGTERM, None)
+    assert worker._on_stop(signal.SIGINT, None) is None and worker._on_stop(signal.SIGTERM, None) is None
+    assert worker.exit_code() == 128 + signal.SIGTERM  # the first one's
+
+
 PAGE = """
 import sys, threading
 from mnist_core import broker
