@@ -214,7 +214,7 @@ def test_a_worker_process_trains_at_a_lower_priority_reports_epochs_and_is_cance
     temporary.mkdir()
     proc = worker_process({broker.BROKER_ENV: os.environ[broker.BROKER_ENV], "TMPDIR": str(temporary)})
     try:
-        done = start_training(config(351, epochs=1, batch_size=256), "ann")  # an epoch of all MNIST: ~4 CPU-s
+        done = start_training(config(351, epochs=1, batch_size=256), "ann")  # one epoch of all MNIST (a second cost the suite ~1.5 CPU-s)
         finish(done)
         assert done.state == "done" and len(done.epochs) == 1 and done.result.test_accuracy > 0.9, done.error
         used = ticks_by_nice(proc.pid)
