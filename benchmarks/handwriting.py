@@ -8,6 +8,7 @@ import numpy as np
 from mnist_core.canvas import canvas_to_mnist
 from mnist_core.evaluate import measure
 from mnist_core.handwriting import COPIES, misread_by_writer, reading_figures
+from mnist_core.network import slant
 
 from .synthetic import STYLES, style_drawings
 
@@ -48,11 +49,15 @@ def print_benchmark(model, per_style: int = 100, part_name: str = "test", sheet:
     if sheet:
         misread_sheet(misread, sheet)
         print(f"each of them, as the page gives it to the network, in {sheet}")
-    print(f"\n{per_style} drawings of each way of writing (templates, random slant, size and brush):")
-    print(f"{'style':<20} {'read right':>10}   read as")
+    print(f"\n{per_style} drawings of each way of writing (templates, random slant, size and brush), and the slant")
+    print("Deskew measures in them, mean (sd), pixels sideways per pixel down: a flag or a slash taken for slant")
+    print("moves the mean away from the same digit's plain style:")
+    print(f"{'style':<20} {'read right':>10} {'slant':>12}   read as")
     for name in STYLES:
         images, labels = style_drawings(name, per_style)
-        m = measure(model, np.stack([canvas_to_mnist(im) for im in images]), labels)
+        x = np.stack([canvas_to_mnist(im) for im in images])
+        m, s = measure(model, x, labels), slant(x)
         wrong = np.bincount(m["predicted"][~m["correct"]], minlength=10)
-        print(f"{name:<20} {m['accuracy']:>10.0%}   " + ", ".join(f"{d}: {c}" for d, c in enumerate(wrong) if c))
+        print(f"{name:<20} {m['accuracy']:>10.0%} {s.mean():>+6.2f} ({s.std():.2f})   "
+              + ", ".join(f"{d}: {c}" for d, c in enumerate(wrong) if c))
     return 0

@@ -20,23 +20,35 @@ _PIXELS = np.arange(28, dtype="float32")
 MAX_SLANT = 1.0  # largest shear deskew undoes: 1 pixel sideways per pixel down (45 degrees)
 
 
-def deskew(x, ops=np):
-    """(n, 784) digits in [0, 1] -> the same, each sheared sideways so that its ink stands upright.
-
-    The shear is minus the slant the image moments measure (covariance of x and y over the
-    variance of y), pivoting on the centre of mass, so it stays put. Row by row this moves pixels
-    sideways, so each output pixel interpolates two neighbours in its own row. `ops` is numpy (the
-    per-stroke path, ~0.1 ms) or keras.ops (inside the model while training): the same maths."""
-    img = ops.reshape(x, (-1, 28, 28))
+def _moments(img, ops):
+    """(n, 28, 28) -> each image's slant (n,) and its rows' distance from its centre of mass (n, 28, 1).
+    The slant: the covariance of x and y over the variance of y, pixels sideways per pixel down
+    (positive: the top leans left), clipped to MAX_SLANT."""
     mass = ops.sum(img, axis=(1, 2)) + 1e-6
     cy = ops.sum(ops.sum(img, axis=2) * _PIXELS, axis=1) / mass  # (n,) centre of mass
     cx = ops.sum(ops.sum(img, axis=1) * _PIXELS, axis=1) / mass
-    dy = _PIXELS[:, None] - cy[:, None, None]  # (n, 28, 1) rows from the centre
-    dx = _PIXELS[None, :] - cx[:, None, None]  # (n, 1, 28)
+    dy = _PIXELS[:, None] - cy[:, None, None]
+    dx = _PIXELS[None, :] - cx[:, None, None]
     slant = ops.sum(img * dy * dx, axis=(1, 2)) / (ops.sum(img * dy * dy, axis=(1, 2)) + 1e-6)
-    slant = ops.clip(slant, -MAX_SLANT, MAX_SLANT)
-    # Output (y, x) reads input (y, x + slant * dy), in a row padded by one zero pixel each side.
-    src = ops.clip(_PIXELS[None, :] + slant[:, None, None] * dy + 1, 0, 28.999)  # (n, 28, 28)
+    return ops.clip(slant, -MAX_SLANT, MAX_SLANT), dy
+
+
+def slant(x) -> np.ndarray:
+    """(n, 784) or (n, 28, 28) digits -> (n,) the slant deskew undoes (see _moments)."""
+    return _moments(np.reshape(np.asarray(x, np.float32), (-1, 28, 28)), np)[0]
+
+
+def deskew(x, ops=np):
+    """(n, 784) digits in [0, 1] -> the same, each sheared sideways so that its ink stands upright.
+
+    The shear is minus the slant the image moments measure, pivoting on the centre of mass, so it
+    stays put. Row by row this moves pixels sideways, so each output pixel interpolates two
+    neighbours in its own row. `ops` is numpy (the per-stroke path, ~0.1 ms) or keras.ops (inside
+    the model while training): the same maths."""
+    img = ops.reshape(x, (-1, 28, 28))
+    lean, dy = _moments(img, ops)
+    # Output (y, x) reads input (y, x + lean * dy), in a row padded by one zero pixel each side.
+    src = ops.clip(_PIXELS[None, :] + lean[:, None, None] * dy + 1, 0, 28.999)  # (n, 28, 28)
     left = ops.floor(src)
     w = src - left
     i = ops.cast(left, "int32") if ops is not np else left.astype("int32")

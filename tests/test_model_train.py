@@ -192,9 +192,10 @@ def _slanted_stroke(slope: float) -> np.ndarray:
 
 @pytest.mark.parametrize("slope", [0.6, -0.4, 0.0])
 def test_deskew_stands_a_slanted_stroke_upright_about_its_centre(slope):
-    from mnist_core.network import deskew
+    from mnist_core.network import deskew, slant
     img = _slanted_stroke(slope if slope >= 0 else -slope)
     img = img if slope >= 0 else img[:, ::-1].copy()
+    assert slant(img[None]) == pytest.approx([slope], abs=0.03)  # the slant it undoes: px right per row down
     out = deskew(img.reshape(1, 784)).reshape(28, 28)
     rows, cols = np.nonzero(out > 0.5)
     assert abs(np.polyfit(rows, cols, 1)[0]) < 0.05  # upright
