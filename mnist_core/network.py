@@ -27,8 +27,8 @@ def _moments(img, ops):
     mass = ops.sum(img, axis=(1, 2)) + 1e-6
     cy = ops.sum(ops.sum(img, axis=2) * _PIXELS, axis=1) / mass  # (n,) centre of mass
     cx = ops.sum(ops.sum(img, axis=1) * _PIXELS, axis=1) / mass
-    dy = _PIXELS[:, None] - cy[:, None, None]
-    dx = _PIXELS[None, :] - cx[:, None, None]
+    dy = _PIXELS[:, None] - cy[:, None, None]  # (n, 28, 1) rows from the centre
+    dx = _PIXELS[None, :] - cx[:, None, None]  # (n, 1, 28)
     slant = ops.sum(img * dy * dx, axis=(1, 2)) / (ops.sum(img * dy * dy, axis=(1, 2)) + 1e-6)
     return ops.clip(slant, -MAX_SLANT, MAX_SLANT), dy
 
