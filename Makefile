@@ -19,13 +19,15 @@ bench: $(STAMP) browser
 
 setup: $(STAMP)
 
-# The versions the tests passed with (requirements.lock), then the project itself.
+# The versions the tests passed with (requirements.lock), then the project itself; then pip's freshly written
+# files leave the page cache, or a worker maps them in large pieces (tools/settle_install.py says why).
 $(STAMP): pyproject.toml requirements.lock
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "MNIST Draw needs Python 3.11 or later; set PYTHON=python3.11 or newer")'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -r requirements.lock
 	$(BIN)/python -m pip install -q --no-deps -e .
+	$(BIN)/python tools/settle_install.py $(VENV)
 	rm -f $(VENV)/.installed-*
 	touch $@
 
