@@ -1,11 +1,17 @@
 """The install is the one the tests passed with: requirements.lock pins every dependency, Keras at a
-version whose safe mode holds against the published bypasses, and this environment is that lock's."""
+version whose safe mode holds against the published bypasses, and this environment is that lock's;
+the files just installed are not left in the page cache."""
 
+import os
 import re
+import subprocess
+import sys
 import tomllib
 from importlib.metadata import version
 from pathlib import Path
 
+import numpy as np
+import pytest
 from packaging.markers import default_environment
 from packaging.requirements import Requirement
 from packaging.version import Version
@@ -48,3 +54,36 @@ def test_every_dependency_is_pinned_in_the_lock_within_its_range_and_installed_a
         assert name in pins, f"{name} is not in requirements.lock: run make lock"
         assert req.specifier.contains(pins[name], prereleases=True), (name, pins[name], str(req.specifier))
         assert re.sub(r"[-_.]+", "-", version(name)) == re.sub(r"[-_.]+", "-", pins[name]), name
+
+
+
+def _cached_pages(path: Path) -> int:
+    """How many of a file's pages are in the page cache: mincore(2) on a mapping of it."""
+    import ctypes
+    import mmap
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.mmap.restype = ctypes.c_void_p
+    libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_long]
+    libc.mincore.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_void_p]
+    libc.munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
+    size = path.stat().st_size
+    with path.open("rb") as f:
+        address = libc.mmap(None, size, mmap.PROT_READ, mmap.MAP_SHARED, f.fileno(), 0)
+    assert address not in (None, ctypes.c_void_p(-1).value), ctypes.get_errno()
+    vector = (ctypes.c_ubyte * -(-size // mmap.PAGESIZE))()
+    try:
+        assert libc.mincore(address, size, vector) == 0, ctypes.get_errno()
+    finally:
+        libc.munmap(address, size)
+    return sum(v & 1 for v in vector)
+
+
+@pytest.mark.skipif(not hasattr(os, "posix_fadvise"), reason="no posix_fadvise here: make setup skips the step too")
+def test_make_setup_leaves_no_page_of_the_files_it_has_just_written_in_the_page_cache(tmp_path):
+    """tools/settle_install.py, which make setup runs on the virtualenv (it says why)."""
+    written = tmp_path / "lib" / "libsomething.so"
+    written.parent.mkdir()
+    written.write_bytes(np.random.default_rng(0).bytes(4 << 20))
+    assert _cached_pages(written) > 0  # a file just written is cached
+    subprocess.run([sys.executable, str(ROOT / "tools" / "settle_install.py"), str(tmp_path)], check=True)
+    assert _cached_pages(written) == 0
