@@ -276,13 +276,12 @@ NOTES = """Notes:
   fails every training; a fixed malloc mmap threshold (-20, epochs 20-40% slower); XLA flags that
   shrink its compilation (fusion emitters off: 748 MiB, epochs 1.5 s).
 - RSS counts the shared libraries' pages a process has mapped, and how many depends on the kernel's page
-  cache: right after an install (a fresh clone's `make test` or `make bench`), the files pip has just
-  written are cached in large pieces that are mapped whole, and the same code read ~90 MiB more
-  (2026-12-04: importing TensorFlow and mnist_core's training 657 MiB against 569 once the page cache
-  was dropped, `echo 3 > /proc/sys/vm/drop_caches`; a reference training 770-775 against 717-723;
-  each training worker 832-872, against 734-761 in the make bench before, on an older install).
-  Shared, clean pages: the kernel takes them back when memory is short. Read memory on a machine
-  whose install is not minutes old, or after dropping the cache.
+  cache: the files pip has just written stay cached in large pieces that are mapped whole, and until
+  2026-12-04 the same code read ~90-140 MiB more right after an install (importing TensorFlow and Keras
+  705 MiB, RssFile 481, against 567 and 343 once those files had left the cache; each training worker
+  832-872 against 734-761). So `make setup` now writes the virtualenv's files to disk and drops them from
+  the cache (tools/settle_install.py): in a clone installed minutes before, the import reads 567 MiB, and
+  this table's `make bench` (run at once after a fresh clone's `make setup`) each worker 741-766.
 - The queue (2026-12-01): trainings run in worker processes (mnist_core/worker.py) that take them off
   a Huey queue; the page's process imports no TensorFlow and reads every model from numpy arrays. The
   queue rows run one worker (one per two cores); "peak RSS of the page's side" is the process that
@@ -295,7 +294,7 @@ NOTES = """Notes:
   not wait for a compilation) is given back before the first training. An augmented training still
   peaks ~960 MiB. One browser-row worker read 819 once (of 4; 752 beside it) and was not reproduced.
   Every TensorFlow process's peak moves with the machine: on 2026-12-04 the same code read 714-766 in
-  the morning, 828-870 in the afternoon (an install an hour old) and 717-762 in the evening, the notebook's
+  the morning, 828-870 in the afternoon (an install an hour old: the page cache, above) and 717-762 in the evening, the notebook's
   1214, 1321 and 1215. The import alone shows where: file pages of TensorFlow's shared library mapped in, not
   memory of our own. Importing TensorFlow and Keras read RssAnon 224 MiB and RssFile 450 that afternoon
   (libtensorflow_cc.so.2 alone 315), 229 and 351 that evening, ~219 and 343 on 2026-11-27 (/proc/self/status
