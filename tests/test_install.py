@@ -56,7 +56,6 @@ def test_every_dependency_is_pinned_in_the_lock_within_its_range_and_installed_a
         assert re.sub(r"[-_.]+", "-", version(name)) == re.sub(r"[-_.]+", "-", pins[name]), name
 
 
-
 def _cached_pages(path: Path) -> int:
     """How many of a file's pages are in the page cache: mincore(2) on a mapping of it."""
     import ctypes

@@ -3,8 +3,8 @@
 `make setup` runs it on the virtualenv it has just installed. Why: pip has just written TensorFlow's
 shared libraries, and the kernel (6.18 here) keeps freshly written files cached in large pieces that a
 process maps whole. Right after an install `import tensorflow, keras` alone read 705 MiB RSS (RssFile
-481), and 567 (RssFile 343) once these files had left the cache, as an install hours old reads; a
-training worker then read 817-870 MiB against 711-762 (2026-12-04). Read back from disk, they are
+481), and 567 (RssFile 343) once these files had left the cache, as an install hours old reads; training
+workers peaked at 817-870 MiB in a fresh install, at 711-762 in an older one (2026-12-04). Read back from disk, they are
 cached as a process reads them. The first import after this one reads them from disk: ~1 s more, once.
 """
 
@@ -13,6 +13,7 @@ import sys
 
 
 def settle(folder: str) -> int:
+    """Write every file under folder to disk and drop its pages from the page cache -> how many files."""
     os.sync()  # dirty pages stay cached: write them first
     dropped = 0
     for root, _, names in os.walk(folder):
