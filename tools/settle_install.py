@@ -3,9 +3,10 @@
 `make setup` runs it on the virtualenv it has just installed. Why: pip has just written TensorFlow's
 shared libraries, and the kernel (6.18 here) keeps freshly written files cached in large pieces that a
 process maps whole. Right after an install `import tensorflow, keras` alone read 705 MiB RSS (RssFile
-481), and 567 (RssFile 343) once these files had left the cache, as an install hours old reads; training
-workers peaked at 817-870 MiB in a fresh install, at 711-762 in an older one (2026-12-04). Read back from disk, they are
-cached as a process reads them. The first import after this one reads them from disk: ~1 s more, once.
+481), and 567 (RssFile 343) once these files had left the cache, as an install hours old reads;
+training workers peaked at 817-870 MiB in a fresh install, at 711-762 in an older one (2026-12-04).
+Read back from disk, they are cached as a process reads them. The first import after this one reads
+them from disk: ~1 s more, once.
 """
 
 import os
