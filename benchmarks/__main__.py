@@ -1,4 +1,4 @@
-"""python -m benchmarks {drawn,handwriting,adaptation,folds,learn,numbers,speed} --help: how well and how fast MNIST Draw reads."""
+"""python -m benchmarks {drawn,handwriting,adaptation,folds,ceiling,learn,numbers,speed} --help: how well and how fast MNIST Draw reads."""
 
 from __future__ import annotations
 
@@ -64,6 +64,15 @@ def cmd_folds(a) -> int:
     return print_benchmark([adapt_settings(t) for t in a.settings], [int(s) for s in a.seeds.split(",")], pick=a.pick)
 
 
+def cmd_ceiling(a) -> int:
+    from mnist_core import default_model
+
+    from .ceiling import print_benchmark
+    if a.epochs < 1:
+        raise ValueError(f"--epochs must be at least 1, got {a.epochs}")
+    return print_benchmark(default_model().model, epochs=a.epochs, seed=a.seed)
+
+
 def cmd_learn(a) -> int:
     from .learn import print_benchmark
     return print_benchmark(fresh=a.fresh, clicks=a.clicks, wait=a.wait)
@@ -114,6 +123,11 @@ def main(argv=None) -> int:
     f.add_argument("--seeds", default="0,1,2,3", help="which drawing of each digit to adapt on (default 0,1,2,3)")
     f.add_argument("--pick", choices=PICKS, default="random", help=PICK_HELP)
     f.set_defaults(func=cmd_folds)
+    c = sub.add_parser("ceiling", help="a small CNN trained on the recipe's epochs, read on the validation and test "
+                                       "writers beside the shipped model: what the drawings allow (~10-20 min)")
+    c.add_argument("--epochs", type=int, default=15, help="the CNN's epochs (default 15)")
+    c.add_argument("--seed", type=int, default=2, help="the recipe's seed (default 2)")
+    c.set_defaults(func=cmd_ceiling)
     e = sub.add_parser("learn", help="Learn my handwriting in Chromium: seconds from the click to its report")
     e.add_argument("--fresh", action="store_true", help="start from an empty cache, as a new install does")
     e.add_argument("--clicks", type=int, default=6, help="clicks timed (default 6)")

@@ -24,7 +24,7 @@ def test_help_lists_the_commands_and_every_setting(capsys):
     for f in settings():  # one flag per setting, made from the config itself
         assert ("--" + f.name.replace("_", "-") in out) == f.metadata["cli"], f.name
     code, out, _ = run(capsys, "--help", entry=bench_main)
-    assert code == 0 and all(cmd in out for cmd in ("drawn", "handwriting", "learn", "numbers", "speed"))
+    assert code == 0 and all(cmd in out for cmd in ("drawn", "handwriting", "ceiling", "learn", "numbers", "speed"))
 
 
 def test_the_flags_make_the_config_they_name(capsys, monkeypatch):
@@ -170,6 +170,11 @@ def test_the_adaptation_is_chosen_on_training_writers_each_in_one_fold_that_its_
 def test_a_bad_adaptation_setting_is_one_clear_line_before_anything_trains(capsys, setting, words, command):
     code, out, err = run(capsys, *command, setting, entry=bench_main)
     assert code == 2 and words in err and "Traceback" not in err and out == ""
+
+
+def test_a_ceiling_of_no_epochs_is_one_clear_line_before_anything_trains(capsys):
+    code, out, err = run(capsys, "ceiling", "--epochs", "0", entry=bench_main)
+    assert code == 2 and "--epochs must be at least 1, got 0" in err and "Traceback" not in err and out == ""
 
 
 def test_learning_from_more_drawings_than_a_writer_has_of_a_digit_is_one_clear_line(capsys):
