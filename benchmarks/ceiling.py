@@ -63,8 +63,8 @@ def print_benchmark(shipped, epochs: int = 15, seed: int = 2) -> int:
     reads, per digit, errors by writer (most first) and the commonest misreadings."""
     start = time.perf_counter()
     model = train_cnn(epochs, seed)
-    print(f"CNN trained for {epochs} epoch{'s' * (epochs != 1)} (seed {seed}) on the recipe's epochs, training writers only: "
-          f"{time.perf_counter() - start:.0f} s")
+    print(f"CNN trained for {epochs} epoch{'s' * (epochs != 1)} (seed {seed}) on the recipe's epochs, training writers "
+          f"only: {time.perf_counter() - start:.0f} s")
     for part in ("validation", "test"):
         s = reading_set(part)
         for name, predicted in (("CNN", model.predict(as_input(s.x), verbose=0, batch_size=1024).argmax(1)),
