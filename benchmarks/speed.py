@@ -294,8 +294,8 @@ NOTES = """Notes:
   not wait for a compilation) is given back before the first training. An augmented training still
   peaks ~960 MiB. One browser-row worker read 819 once (of 4; 752 beside it) and was not reproduced.
   Every TensorFlow process's peak moves with the machine: on 2026-12-04 the same code read 714-766 in
-  the morning, 828-870 in the afternoon (an install an hour old: the page cache, above) and 717-762 in the evening, the notebook's
-  1214, 1321 and 1215. The import alone shows where: file pages of TensorFlow's shared library mapped in, not
+  the morning, 828-870 in the afternoon (an install an hour old: the page cache, above) and 717-762 in
+  the evening, the notebook's 1214, 1321 and 1215. The import alone shows where: file pages of TensorFlow's shared library mapped in, not
   memory of our own. Importing TensorFlow and Keras read RssAnon 224 MiB and RssFile 450 that afternoon
   (libtensorflow_cc.so.2 alone 315), 229 and 351 that evening, ~219 and 343 on 2026-11-27 (/proc/self/status
   after `import tensorflow, keras`). XLA flags that might shrink the first epoch's compilation changed nothing
