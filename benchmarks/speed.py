@@ -371,7 +371,7 @@ def bench_list_of_runs(runs: int = 20, drawings: int = 20, rounds: int = 2) -> l
     from mnist_core.cache import cache_key, entry_path, load_or_train
     from mnist_core.user_drawings import Drawings
 
-    from .browser import app_server, draw_and_read, launch, open_app, reset_canvas
+    from .browser import app_server, draw_and_read, launch, open_app, open_tab, reset_canvas
     lat = {0: [], runs: []}
     with tempfile.TemporaryDirectory() as cache:
         shutil.copytree(data_folder(), Path(cache) / "mnist")
@@ -397,9 +397,9 @@ def bench_list_of_runs(runs: int = 20, drawings: int = 20, rounds: int = 2) -> l
                 context.add_cookies([{"name": "mnist_draw_id", "value": who, "url": url}])
                 pages[n] = context.new_page()
                 open_app(pages[n], url)
-                pages[n].get_by_role("tab", name="3 · Training and testing").click()  # the list shown once
+                open_tab(pages[n], "3 · Training and testing")  # the list shown once
                 pages[n].get_by_text("Your trainings").first.wait_for(timeout=60000)
-                pages[n].get_by_role("tab", name="✏️ Draw a digit").click()
+                open_tab(pages[n], "✏️ Draw a digit")
             rng = np.random.default_rng(13)
             for i in range(rounds * drawings):
                 n = (0, runs)[i % 2]  # alternated

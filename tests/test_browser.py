@@ -17,6 +17,7 @@ from benchmarks.browser import (
     draw_and_read,
     no_exception,
     open_app,
+    open_tab,
     prediction,
     saved_count,
 )
@@ -34,9 +35,9 @@ def test_each_tab_shows_its_content_when_opened(page):
     assert page.get_by_role("button", name="Deploy").count() == 0  # the class sees no developer's toolbar
     for tab, shows in TABS:
         assert page.get_by_text(shows).count() == 0  # only the open tab runs and is sent
-        page.get_by_role("tab", name=tab).click()
+        open_tab(page, tab)
         page.get_by_text(shows).first.wait_for(timeout=60000)
-        page.get_by_role("tab", name="✏️ Draw a digit").click()  # and back: the canvas still reads
+        open_tab(page, "✏️ Draw a digit")  # and back: the canvas still reads
         page.locator("canvas.upper-canvas").wait_for(state="visible", timeout=30000)
         assert no_exception(page), tab
 
@@ -44,9 +45,9 @@ def test_each_tab_shows_its_content_when_opened(page):
 def test_a_drawing_survives_a_look_at_another_tab(page):
     strokes, _ = random_drawing(3, np.random.default_rng(4))
     shown, _ = draw_and_read(page, strokes)
-    page.get_by_role("tab", name="1 · The data").click()
+    open_tab(page, "1 · The data")
     page.get_by_text("Sample training digits").wait_for(timeout=60000)
-    page.get_by_role("tab", name="✏️ Draw a digit").click()
+    open_tab(page, "✏️ Draw a digit")
     time.sleep(1)
     assert prediction(page) == shown
     picture = Image.open(io.BytesIO(page.locator("canvas.upper-canvas").screenshot())).convert("L")
@@ -55,7 +56,7 @@ def test_a_drawing_survives_a_look_at_another_tab(page):
 
 
 def test_where_it_fails_shows_the_confusion_matrix_and_the_mistakes(page):
-    page.get_by_role("tab", name="4 · Where it fails").click()
+    open_tab(page, "4 · Where it fails")
     page.get_by_text("test digits misread").wait_for(timeout=60000)
     page.get_by_text("Confusion matrix").wait_for()
     page.get_by_text(" read as ").nth(9).wait_for()  # the gallery of misread digits
@@ -126,7 +127,7 @@ def test_two_browsers_each_see_only_their_own_drawings(browser, server):
 
 def test_look_inside_after_drawing(page):
     shown, _ = draw_and_read(page, random_drawing(5, np.random.default_rng(8))[0])
-    page.get_by_role("tab", name="5 · Look inside").click()
+    open_tab(page, "5 · Look inside")
     page.get_by_text(f"Your drawing reads as a {shown}").wait_for(timeout=30000)
     for caption in ("The 512 hidden units", f"pushed towards the {shown} (red)", "What the hidden layer reads"):
         page.get_by_text(caption).first.wait_for(timeout=30000)
@@ -165,7 +166,7 @@ def test_a_browser_from_elsewhere_sees_only_its_own_drawings_and_the_teacher_see
         page = ctx.new_page()
         open_app(page, url)
         assert saved_count(page) == 0 and page.get_by_role("button", name="Delete all").count() == 0
-        page.get_by_role("tab", name="Teacher").click()
+        open_tab(page, "Teacher")
         token = page.get_by_label("Teacher token", exact=True).and_(page.locator("input"))
         token.fill("wrong")
         token.press("Enter")
@@ -188,7 +189,7 @@ def test_a_browser_from_elsewhere_sees_only_its_own_drawings_and_the_teacher_see
         ctx.close()
         stranger = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()  # no token: none of it
         open_app(stranger, url)
-        stranger.get_by_role("tab", name="Teacher").click()
+        open_tab(stranger, "Teacher")
         stranger.get_by_text("Type the server's token").wait_for(timeout=30000)
         assert stranger.get_by_text("drawings by").count() == 0 and stranger.get_by_text("Export the").count() == 0
         stranger.context.close()

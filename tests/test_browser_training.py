@@ -19,6 +19,7 @@ from benchmarks.browser import (
     launch,
     no_exception,
     open_app,
+    open_tab,
     playwright_in_thread,
     reset_canvas,
     set_epochs,
@@ -227,7 +228,7 @@ def test_two_trainings_side_by_side_one_click_back_and_a_reload_keeps_them(brows
         set_epochs(page, epochs)
         page.get_by_role("button", name="Train", exact=True).click()
         page.get_by_text(f"Using your model: {epochs} epoch").first.wait_for(timeout=180000)
-    page.get_by_role("tab", name="3 · Training and testing").click()
+    open_tab(page, "3 · Training and testing")
     page.get_by_text("Your trainings").wait_for(timeout=30000)
     grid = page.locator('[data-testid="stDataFrame"]').filter(has_text="in use").first
     for name in ("1 epoch", "2 epochs"):
@@ -249,14 +250,14 @@ def test_two_trainings_side_by_side_one_click_back_and_a_reload_keeps_them(brows
     page.reload()
     app_ready(page)
     page.get_by_text("Using your model: 1 epoch").first.wait_for(timeout=30000)
-    page.get_by_role("tab", name="3 · Training and testing").click()
+    open_tab(page, "3 · Training and testing")
     page.get_by_text("Compare (up to four)").wait_for(timeout=30000)
     assert page.get_by_text("2 epochs instead").count() == 0  # nothing chosen after a reload, but the list is there
     body = page.inner_text("body")
     assert "Your trainings" in body and no_exception(page)
     theirs = other.new_page()
     open_app(theirs, url)
-    theirs.get_by_role("tab", name="3 · Training and testing").click()
+    open_tab(theirs, "3 · Training and testing")
     theirs.get_by_text("Each model you train").wait_for(timeout=30000)  # their own list is empty
     theirs.get_by_text("What the class found").click()
     theirs.locator("td[role=gridcell]", has_text="2 epochs").first.wait_for(state="attached", timeout=30000)
