@@ -124,7 +124,7 @@ def main(argv=None) -> int:
     f.add_argument("--pick", choices=PICKS, default="random", help=PICK_HELP)
     f.set_defaults(func=cmd_folds)
     c = sub.add_parser("ceiling", help="a small CNN trained on the recipe's epochs, read on the validation and test "
-                                       "writers beside the shipped model: what the drawings allow (~10-20 min)")
+                                       "writers beside the shipped model: what the drawings allow (~22 min)")
     c.add_argument("--epochs", type=int, default=15, help="the CNN's epochs (default 15)")
     c.add_argument("--seed", type=int, default=2, help="the recipe's seed (default 2)")
     c.set_defaults(func=cmd_ceiling)

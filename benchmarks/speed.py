@@ -293,14 +293,14 @@ NOTES = """Notes:
   warm-up (adapting the shipped model to a few digits while idle, so that "Learn my handwriting" does
   not wait for a compilation) is given back before the first training. An augmented training still
   peaks ~960 MiB. One browser-row worker read 819 once (of 4; 752 beside it) and was not reproduced.
-  Every TensorFlow process's peak moves with the machine: on 2026-12-04 the same code read 714-766 in
-  the morning, 828-870 in the afternoon (an install an hour old: the page cache, above) and 717-762 in
-  the evening, the notebook's 1214, 1321 and 1215. The import alone shows where: file pages of TensorFlow's shared library mapped in, not
-  memory of our own. Importing TensorFlow and Keras read RssAnon 224 MiB and RssFile 450 that afternoon
-  (libtensorflow_cc.so.2 alone 315), 229 and 351 that evening, ~219 and 343 on 2026-11-27 (/proc/self/status
-  after `import tensorflow, keras`). XLA flags that might shrink the first epoch's compilation changed nothing
-  that evening (a reference training of 2 epochs, twice each: 711-722 MiB as shipped; 707-718 with
-  --xla_cpu_parallel_codegen_split_count=1, --xla_llvm_disable_expensive_passes or
+  Every TensorFlow process's peak moves with the machine: on 2026-12-04 the same code read 714-766 in the
+  morning, 828-870 in the afternoon (an install an hour old: the page cache, above) and 717-762 in the
+  evening, the notebook's 1214, 1321 and 1215. The import alone shows where: file pages of TensorFlow's shared
+  library mapped in, not memory of our own. Importing TensorFlow and Keras read RssAnon 224 MiB and RssFile
+  450 that afternoon (libtensorflow_cc.so.2 alone 315), 229 and 351 that evening, ~219 and 343 on 2026-11-27
+  (/proc/self/status after `import tensorflow, keras`). XLA flags that might shrink the first epoch's
+  compilation changed nothing that evening (a reference training of 2 epochs, twice each: 711-722 MiB as
+  shipped; 707-718 with --xla_cpu_parallel_codegen_split_count=1, --xla_llvm_disable_expensive_passes or
   --xla_backend_optimization_level=1).
   The page's workers start from one long-lived thread: Linux ends a child whose parent *thread* ends
   (PR_SET_PDEATHSIG), and until 2026-12-02 they were started from a timer and so died at once: the
